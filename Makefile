@@ -1,0 +1,41 @@
+# The two commands of the README, each doing all of its own set-up.
+#   make spike   the main job: pytest spikes/ on the default provider
+#   make test    the harness's own tests (unit and real integration)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+export VAGRANT_CHECKPOINT_DISABLE := 1
+
+.PHONY: spike test unit lint bench down host
+
+spike: host $(VENV)/.installed
+	$(BIN)/pytest spikes/ $(PYTEST_ARGS)
+
+test: host $(VENV)/.installed
+	$(BIN)/pytest tests/ $(PYTEST_ARGS)
+
+unit: $(VENV)/.installed
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: host $(VENV)/.installed
+	$(BIN)/python benchmarks/bench_cluster.py
+
+down: $(VENV)/.installed
+	$(BIN)/orka down --all
+
+host:
+	@scripts/setup-host.sh
+
+# Reinstalled only when the project's dependencies change.
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "[orka] installing orka and its dependencies into $(VENV)"
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@

@@ -1,0 +1,3 @@
+from orka.cli import main
+
+raise SystemExit(main())

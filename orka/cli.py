@@ -1,0 +1,122 @@
+"""`orka`: bring a cluster up, look at it, tear it down, by hand."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from orka.cluster import (
+    STATE_ROOT,
+    Cluster,
+    ClusterPaths,
+    prepare,
+    read_spec,
+    remove_docker_leftovers,
+    started,
+    write_spec,
+)
+from orka.errors import OrkaError
+from orka.progress import to_stderr
+from orka.settings import Settings, load_settings, resolve_settings_path
+from orka.spec import CLUSTER_NAME, DEFAULT_CLUSTER_NAME
+
+
+def load_from_args(args: argparse.Namespace) -> Settings:
+    path = resolve_settings_path(args.settings, os.environ)
+    return load_settings(path, {"cluster": args.cluster_size, "provider": args.provider})
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    settings = load_from_args(args)
+    with started(settings, name=args.name, keep=True, emit=to_stderr) as cluster:
+        print_status(cluster)
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """What the Vagrantfile runs by hand: the plan of the default cluster, made ready."""
+    paths = ClusterPaths.for_name(args.name)
+    kept = read_spec(paths)
+    settings = load_from_args(args)
+    if kept is not None and Cluster(kept, settings.timeouts, to_stderr).is_running():
+        to_stderr(f"[orka] cluster {args.name} is up: using its plan (`orka down` to change it)")
+    else:
+        write_spec(prepare(settings, args.name, to_stderr), paths)
+    print(paths.spec_file)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = load_from_args(args)
+    clusters = sorted(p.name for p in (STATE_ROOT / "clusters").glob("*") if (p / "spec.json").exists())
+    if not clusters:
+        print("no orka cluster here")
+    for name in clusters:
+        spec = read_spec(ClusterPaths.for_name(name))
+        assert spec is not None
+        print_status(Cluster(spec, settings.timeouts, to_stderr))
+    return 0
+
+
+def print_status(cluster: Cluster) -> None:
+    spec = cluster.spec
+    print(f"cluster {spec.name}: provider {spec.provider}, network {spec.subnet}")
+    states = cluster.machine_states()
+    for machine in spec.machines:
+        role = "node (primary)" if machine.primary else machine.role
+        print(f"  {machine.name:<16} {machine.ip:<15} {role:<16} {states.get(machine.name, 'unknown')}")
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    names = [args.name]
+    if args.all:
+        names = sorted(p.name for p in (STATE_ROOT / "clusters").glob("*"))
+    settings = load_from_args(args)
+    for name in names:
+        spec = read_spec(ClusterPaths.for_name(name))
+        if spec is not None:
+            Cluster(spec, settings.timeouts, to_stderr).destroy()
+        else:
+            remove_docker_leftovers(name)
+    if args.all:
+        # Whatever a killed run left behind that has no state folder any more.
+        removed = remove_docker_leftovers(None)
+        to_stderr(
+            f"[orka] removed {removed} more labelled containers and networks" if removed else "[orka] nothing else left"
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="orka", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--settings", help="settings file (default: ORKA_SETTINGS or settings/user_settings.yaml)")
+    common.add_argument("--cluster-size", type=int, help="number of nodes (overrides settings: cluster)")
+    common.add_argument("--provider", help="auto, docker, virtualbox or libvirt (overrides settings: provider)")
+    common.add_argument("--name", default=DEFAULT_CLUSTER_NAME, help="cluster name (default: %(default)s)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", parents=[common], help="bring a cluster up and keep it").set_defaults(func=cmd_up)
+    commands.add_parser("status", parents=[common], help="show orka's clusters").set_defaults(func=cmd_status)
+    down = commands.add_parser("down", parents=[common], help="destroy a cluster")
+    down.add_argument("--all", action="store_true", help="remove every cluster and anything orka left behind")
+    down.set_defaults(func=cmd_down)
+    prep = commands.add_parser("prepare", parents=[common], help="prepare a cluster's plan (the Vagrantfile runs this)")
+    prep.add_argument("--print-spec-path", action="store_true", help="print the plan's path (the default)")
+    prep.set_defaults(func=cmd_prepare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not CLUSTER_NAME.match(args.name):
+        parser.error(f"--name {args.name!r}: use lower-case letters, digits and '-', at most 40 characters")
+    try:
+        return int(args.func(args))
+    except OrkaError as exc:
+        print(f"orka: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("orka: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,372 @@
+"""A cluster brought up through Vagrant, checked ready, and torn down after.
+
+`started()` is the lifecycle: prepare (provider, node image, wheelhouse, SSH
+key, the plan the Vagrantfile reads), up, readiness checks, yield, destroy.
+Method adapters see a Cluster only through `nodes`, `masters`, `host()` and
+`run()`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import testinfra
+from testinfra.backend.base import CommandResult
+from testinfra.host import Host
+
+import vagrant
+from orka.errors import ClusterError
+from orka.image import ensure_image
+from orka.keys import ensure_ssh_keypair
+from orka.progress import Emit, step
+from orka.providers import choose_provider
+from orka.settings import REPO_ROOT, Settings, Timeouts
+from orka.spec import DEFAULT_CLUSTER_NAME, ClusterSpec, MachineSpec, build_spec
+from orka.wheelhouse import ensure_wheelhouse
+
+VAGRANT_DIR = REPO_ROOT / "vagrant"
+STATE_ROOT = REPO_ROOT / ".orka"
+# Shared by every checkout on this machine, so a fresh clone (CI) builds nothing twice.
+CACHE_ROOT = Path(os.environ.get("ORKA_CACHE") or Path.home() / ".cache" / "orka")
+WHEELHOUSE_PINS = VAGRANT_DIR / "provision" / "wheelhouse.txt"
+LABEL = "orka.cluster"
+# Vagrant phones home for updates unless told not to; nodes may only talk to us.
+VAGRANT_QUIET_ENV = {
+    "VAGRANT_CHECKPOINT_DISABLE": "1",
+    "VAGRANT_BOX_UPDATE_CHECK_DISABLE": "1",
+    "VAGRANT_NO_COLOR": "1",
+}
+# Lines of `vagrant up` worth showing as progress; the rest goes to the log.
+PROGRESS_MARKERS = ("Creating the container", "Machine booted and ready", "Running provisioner", "orka: ", "rror")
+
+
+@dataclass(frozen=True)
+class ClusterPaths:
+    """Where one cluster keeps its state on the host (all gitignored)."""
+
+    state_dir: Path
+
+    @classmethod
+    def for_name(cls, name: str) -> ClusterPaths:
+        return cls(STATE_ROOT / "clusters" / name)
+
+    @property
+    def spec_file(self) -> Path:
+        return self.state_dir / "spec.json"
+
+    @property
+    def ssh_config(self) -> Path:
+        return self.state_dir / "ssh_config"
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / "vagrant.log"
+
+    @property
+    def dotfile(self) -> Path:
+        # The default cluster keeps Vagrant's usual vagrant/.vagrant, so the
+        # spike's hand commands (`cd vagrant && vagrant ssh orka-master`) see it.
+        name = self.state_dir.name
+        return VAGRANT_DIR / ".vagrant" if name == DEFAULT_CLUSTER_NAME else self.state_dir / "vagrant"
+
+
+def prepare(settings: Settings, name: str, emit: Emit) -> ClusterSpec:
+    """Everything before `vagrant up`: provider, image, wheelhouse, key, plan."""
+    provider, reason = choose_provider(settings.provider)
+    emit(f"[orka] provider: {provider} ({reason})")
+    paths = ClusterPaths.for_name(name)
+    # The image (debootstrap, network bound) and the wheelhouse (pip, CPU
+    # bound) are independent: build them side by side on a cold machine.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        image = pool.submit(ensure_image, settings.image_recipe, CACHE_ROOT, emit) if provider == "docker" else None
+        wheels = pool.submit(ensure_wheelhouse, WHEELHOUSE_PINS, CACHE_ROOT / "wheelhouse", emit)
+        image_tag = image.result() if image else ""
+        wheelhouse = wheels.result()
+    private_key, public_key = ensure_ssh_keypair(paths.state_dir, comment=f"orka-{name}")
+    spec = build_spec(
+        settings,
+        name=name,
+        provider=provider,
+        image=image_tag,
+        ssh_private_key=private_key,
+        ssh_public_key=public_key,
+        repo_root=REPO_ROOT,
+        wheelhouse=wheelhouse,
+    )
+    return spec
+
+
+def write_spec(spec: ClusterSpec, paths: ClusterPaths) -> None:
+    """Write the plan atomically: a reader never sees half of it."""
+    paths.state_dir.mkdir(parents=True, exist_ok=True)
+    partial = paths.spec_file.with_suffix(".partial")
+    partial.write_text(json.dumps(spec.to_dict(), indent=2) + "\n")
+    partial.replace(paths.spec_file)
+
+
+def read_spec(paths: ClusterPaths) -> ClusterSpec | None:
+    if not paths.spec_file.exists():
+        return None
+    return ClusterSpec.from_dict(json.loads(paths.spec_file.read_text()))
+
+
+class Cluster:
+    """One cluster of machines, driven through Vagrant."""
+
+    def __init__(self, spec: ClusterSpec, timeouts: Timeouts, emit: Emit) -> None:
+        self.spec = spec
+        self.timeouts = timeouts
+        self.emit = emit
+        self.paths = ClusterPaths.for_name(spec.name)
+        self.env = {
+            **os.environ,
+            **VAGRANT_QUIET_ENV,
+            "ORKA_SPEC": str(self.paths.spec_file),
+            "VAGRANT_DOTFILE_PATH": str(self.paths.dotfile),
+        }
+        self._vagrant = vagrant.Vagrant(root=str(VAGRANT_DIR), env=self.env, quiet_stdout=True, quiet_stderr=True)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def nodes(self) -> tuple[MachineSpec, ...]:
+        return self.spec.nodes
+
+    @property
+    def masters(self) -> tuple[MachineSpec, ...]:
+        return self.spec.masters
+
+    @property
+    def machines(self) -> tuple[MachineSpec, ...]:
+        return self.spec.machines
+
+    def host(self, machine: str) -> Host:
+        """A testinfra host for a machine, over SSH with Vagrant's own ssh-config."""
+        return testinfra.get_host(f"ssh://{machine}", ssh_config=str(self.paths.ssh_config))
+
+    def run(self, machine: str, command: str, timeout: int | None = None) -> CommandResult:
+        """Run a shell command on a machine, bounded by a timeout (settings' command timeout by default)."""
+        limit = timeout or self.timeouts.command_s
+        return self.host(machine).run(f"timeout {limit} bash -c {shlex.quote(command)}")
+
+    # -- lifecycle -------------------------------------------------------
+
+    def up(self) -> None:
+        write_spec(self.spec, self.paths)
+        what = (
+            f"vagrant up {self.name}: {len(self.masters)} master(s) + {len(self.nodes)} nodes on {self.spec.provider}"
+        )
+        with step(self.emit, what):
+            self._vagrant_cmd(["up", "--provision", f"--provider={self.spec.provider}"], self.timeouts.up_s)
+
+    def wait_ready(self) -> None:
+        """Every machine answers over SSH and its systemd has finished booting."""
+        with step(self.emit, f"waiting for {len(self.machines)} machines to be ready"):
+            self.paths.ssh_config.write_text(self._vagrant.ssh_config())
+            with ThreadPoolExecutor(max_workers=len(self.machines)) as pool:
+                problems = [p for p in pool.map(self._readiness_problem, self.machines) if p]
+            if problems:
+                raise ClusterError(f"cluster {self.name} is not ready:\n" + "\n".join(f"  - {p}" for p in problems))
+
+    def _readiness_problem(self, machine: MachineSpec) -> str | None:
+        try:
+            result = self.run(machine.name, "systemctl is-system-running --wait", timeout=self.timeouts.ready_s)
+        except Exception as exc:  # testinfra raises plain RuntimeError/AssertionError on SSH failure
+            return f"{machine.name}: does not answer over SSH ({exc})"
+        state = result.stdout.strip()
+        if state == "running":
+            return None
+        if state == "degraded":
+            failed = self.run(machine.name, "systemctl --failed --no-legend --plain | cut -d' ' -f1").stdout.split()
+            return f"{machine.name}: systemd is degraded, failed units: {', '.join(failed) or '?'}"
+        return f"{machine.name}: systemd is {state or 'not answering'} after {self.timeouts.ready_s} s (timeouts.ready)"
+
+    def machine_states(self) -> dict[str, str]:
+        """Vagrant's state of each machine ('running', 'not_created', ...); empty if unknown."""
+        if not self.paths.dotfile.exists():
+            return {}
+        try:
+            return {s.name: s.state or "unknown" for s in self._vagrant.status()}
+        except subprocess.CalledProcessError:
+            return {}
+
+    def is_running(self) -> bool:
+        """True when every planned machine is up (used to reuse a kept cluster)."""
+        if not self.paths.dotfile.exists():
+            return False
+        if self.spec.provider == "docker":  # one docker call instead of a slow `vagrant status`
+            running = subprocess.run(
+                ["docker", "ps", "-q", "--filter", f"label={LABEL}={self.name}", "--filter", "status=running"],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout.split()
+            return len(running) == len(self.machines)
+        states = self.machine_states()
+        return all(states.get(m.name) == "running" for m in self.machines)
+
+    def destroy(self) -> None:
+        """Remove every machine, network and state of this cluster; safe to call twice."""
+        with step(self.emit, f"destroying cluster {self.name}"), _sigint_deferred():
+            if self.spec.provider == "docker":
+                # Faster than Vagrant's one-by-one stop and remove, and it also
+                # catches containers of an interrupted `vagrant up`.
+                remove_docker_leftovers(self.name)
+            if self.paths.dotfile.exists():
+                self._vagrant_cmd(["destroy", "--force"], self.timeouts.up_s, check=False)
+            if self.spec.provider == "docker":
+                remove_docker_leftovers(self.name)
+            if self.paths.dotfile != VAGRANT_DIR / ".vagrant" or self.paths.dotfile.exists():
+                shutil.rmtree(self.paths.dotfile, ignore_errors=True)
+            shutil.rmtree(self.paths.state_dir, ignore_errors=True)
+
+    def _vagrant_cmd(self, args: list[str], timeout: int, check: bool = True) -> None:
+        """Run vagrant, log everything, show progress lines, enforce a timeout.
+
+        Vagrant runs in its own session so that Ctrl-C reaches only orka,
+        which then stops it and tears down in order.
+        """
+        self.paths.state_dir.mkdir(parents=True, exist_ok=True)
+        with self.paths.log_file.open("a") as log:
+            log.write(f"\n$ vagrant {' '.join(args)}\n")
+            process = subprocess.Popen(
+                ["vagrant", *args],
+                cwd=VAGRANT_DIR,
+                env=self.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+            timer = threading.Timer(timeout, _kill_group, [process])
+            timer.start()
+            start = time.monotonic()
+            try:
+                assert process.stdout is not None
+                for line in process.stdout:
+                    elapsed = f"{time.monotonic() - start:5.1f} s"
+                    log.write(f"{elapsed}  {line}")
+                    if any(marker in line for marker in PROGRESS_MARKERS):
+                        self.emit(f"[orka]   {elapsed}  {line.strip()}")
+                code = process.wait()
+            except BaseException:
+                _kill_group(process)
+                raise
+            finally:
+                timer.cancel()
+        if time.monotonic() - start >= timeout:
+            raise ClusterError(
+                f"`vagrant {args[0]}` did not finish in {timeout} s (timeouts.up); log: {self.paths.log_file}"
+            )
+        if code != 0 and check:
+            tail = self.paths.log_file.read_text().splitlines()[-25:]
+            raise ClusterError(
+                f"`vagrant {' '.join(args)}` failed (exit {code}); log: {self.paths.log_file}\n" + "\n".join(tail)
+            )
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Let a teardown finish even if Ctrl-C is pressed again; re-raise after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed: list[bool] = []
+    previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
+
+
+def docker_objects(kind: str, name: str | None) -> list[str]:
+    """IDs of containers or networks labelled by orka (one cluster, or all when name is None)."""
+    label = f"{LABEL}={name}" if name else LABEL
+    listing = ["docker", "ps", "-aq"] if kind == "container" else ["docker", "network", "ls", "-q"]
+    result = subprocess.run([*listing, "--filter", f"label={label}"], capture_output=True, text=True, check=False)
+    return result.stdout.split()
+
+
+def remove_docker_leftovers(name: str | None) -> int:
+    """Remove orka's containers (with their anonymous volumes) and networks; return how many."""
+    containers = docker_objects("container", name)
+    if containers:
+        subprocess.run(["docker", "rm", "-f", "-v", *containers], capture_output=True, check=False)
+    networks = docker_objects("network", name)
+    if networks:
+        subprocess.run(["docker", "network", "rm", *networks], capture_output=True, check=False)
+    return len(containers) + len(networks)
+
+
+@contextmanager
+def started(
+    settings: Settings,
+    *,
+    name: str = DEFAULT_CLUSTER_NAME,
+    keep: bool = False,
+    reuse: bool = False,
+    emit: Emit,
+) -> Iterator[Cluster]:
+    """Bring a cluster up and ready, yield it, and always tear it down after.
+
+    With `keep` the cluster outlives the run; with `reuse` a kept cluster
+    built from the same settings is used as it is.
+    """
+    paths = ClusterPaths.for_name(name)
+    kept = read_spec(paths)
+    spec = prepare(settings, name, emit)
+    cluster = Cluster(spec, settings.timeouts, emit)
+    reused = False
+    if reuse and kept is not None and Cluster(kept, settings.timeouts, emit).is_running():
+        if kept != spec:
+            raise ClusterError(
+                f"the kept cluster {name} was built from other settings; run `orka down` or drop --reuse-cluster"
+            )
+        emit(f"[orka] reusing kept cluster {name}")
+        reused = True
+    elif kept is not None or docker_objects("container", name) or docker_objects("network", name):
+        emit(f"[orka] removing what an earlier run left of cluster {name}")
+        Cluster(kept or spec, settings.timeouts, emit).destroy()
+        spec = prepare(settings, name, emit)  # the state folder, with its key, went with it
+        cluster = Cluster(spec, settings.timeouts, emit)
+    try:
+        if not reused:
+            cluster.up()
+        cluster.wait_ready()
+    except BaseException:
+        cluster.destroy()  # a half-built cluster is never kept: nothing leaks
+        raise
+    try:
+        yield cluster
+    finally:
+        if keep:
+            emit(f"[orka] keeping cluster {name} (--keep-cluster); remove it with `orka down`")
+        else:
+            cluster.destroy()

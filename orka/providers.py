@@ -1,0 +1,78 @@
+"""Which Vagrant provider runs the cluster here, and why."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+
+from orka.errors import ProviderError
+
+# Workstations with a hypervisor get real VMs; anything else (CI, build
+# agents, containers) gets the docker provider.
+AUTO_ORDER = ("virtualbox", "libvirt", "docker")
+
+FIXES = {
+    "docker": "install docker.io and start the engine (`dockerd &` or `systemctl start docker`)",
+    "virtualbox": "install VirtualBox, or use provider: docker",
+    "libvirt": "install libvirt-daemon-system and `vagrant plugin install vagrant-libvirt`, or use provider: docker",
+}
+
+
+def _answers(command: list[str], timeout: float = 15) -> tuple[bool, str]:
+    """Run a probe command; (True, '') when it works, else (False, why)."""
+    if shutil.which(command[0]) is None:
+        return False, f"{command[0]} not found"
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return False, f"`{' '.join(command)}` did not answer in {timeout:.0f} s"
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        return False, f"`{' '.join(command)}` failed: {detail[-1] if detail else 'exit ' + str(result.returncode)}"
+    return True, ""
+
+
+def _docker() -> tuple[bool, str]:
+    return _answers(["docker", "info", "--format", "{{.ServerVersion}}"])
+
+
+def _virtualbox() -> tuple[bool, str]:
+    return _answers(["VBoxManage", "list", "hostonlyifs"])
+
+
+def _libvirt() -> tuple[bool, str]:
+    ok, why = _answers(["vagrant", "plugin", "list"])
+    if ok:
+        plugins = subprocess.run(["vagrant", "plugin", "list"], capture_output=True, text=True, check=False).stdout
+        if "vagrant-libvirt" not in plugins:
+            return False, "the vagrant-libvirt plugin is not installed"
+    return _answers(["virsh", "-c", "qemu:///system", "version"]) if ok else (ok, why)
+
+
+PROBES: dict[str, Callable[[], tuple[bool, str]]] = {
+    "docker": _docker,
+    "virtualbox": _virtualbox,
+    "libvirt": _libvirt,
+}
+
+
+def choose_provider(requested: str) -> tuple[str, str]:
+    """Return (provider, reason). 'auto' takes the first of AUTO_ORDER that works."""
+    if requested != "auto":
+        ok, why = PROBES[requested]()
+        if not ok:
+            raise ProviderError(f"provider {requested} does not work here: {why}; fix: {FIXES[requested]}")
+        return requested, "chosen in settings"
+    skipped: list[str] = []
+    for name in AUTO_ORDER:
+        ok, why = PROBES[name]()
+        if ok:
+            reason = "auto: first that works" + (f" ({'; '.join(skipped)})" if skipped else "")
+            return name, reason
+        skipped.append(f"{name}: {why}")
+    raise ProviderError(
+        "provider auto found none that works here:\n"
+        + "\n".join(f"  - {s}" for s in skipped)
+        + f"\nfix: {FIXES['docker']}"
+    )

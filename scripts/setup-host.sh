@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Makes this machine ready for orka: the system packages it needs (installed
+# only when missing, which needs root) and a running Docker engine.
+# Idempotent: a second run checks and does nothing.
+set -euo pipefail
+
+need=()
+command -v dockerd >/dev/null || need+=(docker.io)
+command -v vagrant >/dev/null || need+=(vagrant)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v ssh >/dev/null || need+=(openssh-client)
+command -v rsync >/dev/null || need+=(rsync)
+python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
+
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "orka: missing system packages: ${need[*]}" >&2
+    echo "orka: run this as root (sudo make ...) or: sudo apt-get install ${need[*]}" >&2
+    exit 1
+  fi
+  echo "[orka] installing system packages: ${need[*]}"
+  start=$SECONDS
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  echo "[orka] system packages installed in $((SECONDS - start)) s"
+fi
+
+if ! docker info >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "orka: the Docker engine is not running: sudo systemctl start docker (or sudo dockerd &)" >&2
+    exit 1
+  fi
+  echo "[orka] starting the Docker engine"
+  if [ -d /run/systemd/system ]; then
+    systemctl start docker
+  else
+    # No systemd on this host (a container, a build agent): run dockerd ourselves.
+    nohup dockerd >/var/log/orka-dockerd.log 2>&1 &
+  fi
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  docker info >/dev/null 2>&1 || { echo "orka: dockerd did not start; see /var/log/orka-dockerd.log" >&2; exit 1; }
+fi

@@ -1,0 +1,108 @@
+"""The cluster on the real docker provider through the real Vagrant.
+
+Every machine boots systemd, is named as planned, runs sshd, and reaches the
+others by name; the wheelhouse installs offline; teardown leaves nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+
+import pytest
+from testinfra.host import Host
+
+from orka.cluster import Cluster, ClusterPaths, started
+from orka.progress import to_stderr
+from orka.settings import Settings
+from orka.spec import NODE_WHEELHOUSE
+
+pytestmark = pytest.mark.integration
+
+
+def test_systemd_is_pid_1_and_running(hosts: dict[str, Host], machine: str) -> None:
+    host = hosts[machine]
+    assert host.check_output("cat /proc/1/comm") == "systemd"
+    assert host.run("systemctl is-system-running").stdout.strip() == "running"
+
+
+def test_hostname_is_the_machine_name(hosts: dict[str, Host], machine: str) -> None:
+    assert hosts[machine].check_output("hostname") == machine
+
+
+def test_sshd_listens_with_keys_only(hosts: dict[str, Host], machine: str) -> None:
+    host = hosts[machine]
+    assert host.service("ssh").is_running
+    assert host.socket("tcp://0.0.0.0:22").is_listening
+    effective = host.check_output("sudo sshd -T")
+    assert "passwordauthentication no" in effective
+
+
+def test_reaches_every_other_machine_by_name(cluster: Cluster, hosts: dict[str, Host], machine: str) -> None:
+    host = hosts[machine]
+    for other in cluster.machines:
+        if other.name == machine:
+            continue
+        resolved = host.check_output(f"getent hosts {other.name}").split()[0]
+        assert resolved == other.ip, f"{machine} resolves {other.name} to {resolved}, planned {other.ip}"
+        ssh_banner = host.run(f"timeout 5 bash -c 'exec 3<>/dev/tcp/{other.name}/22; head -c 7 <&3'")
+        assert ssh_banner.stdout == "SSH-2.0", f"{machine} cannot reach sshd on {other.name}: {ssh_banner.stderr}"
+
+
+def test_cluster_key_is_private_and_per_cluster(cluster: Cluster) -> None:
+    key = ClusterPaths.for_name(cluster.name).state_dir / "id_ed25519"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert "orka-" in (key.parent / "id_ed25519.pub").read_text()
+    assert "vagrant insecure" not in (key.parent / "id_ed25519.pub").read_text()
+
+
+def test_wheelhouse_installs_offline_on_a_node(cluster: Cluster) -> None:
+    """Provisioning needs no internet inside a node: pip takes only the host-built wheels."""
+    node = cluster.nodes[0].name
+    wheels = NODE_WHEELHOUSE
+    result = cluster.run(
+        node,
+        f"python3 -m venv /tmp/offline && /tmp/offline/bin/pip install --no-index --find-links {wheels} "
+        f"-r {wheels}/requirements.txt >/tmp/pip.log 2>&1 && /tmp/offline/bin/ansible --version | head -1 "
+        "&& /tmp/offline/bin/salt-call --version",
+        timeout=300,
+    )
+    assert result.rc == 0, cluster.run(node, "tail -20 /tmp/pip.log").stdout
+    assert "ansible [core 2.19" in result.stdout
+    assert "salt-call 3008" in result.stdout
+
+
+def _labelled(kind: str, name: str) -> list[str]:
+    command = ["docker", "ps", "-aq"] if kind == "container" else ["docker", kind, "ls", "-q"]
+    out = subprocess.run([*command, "--filter", f"label=orka.cluster={name}"], capture_output=True, text=True)
+    return out.stdout.split()
+
+
+def test_keep_reuse_and_teardown_after_a_failure_leave_nothing(orka_settings: Settings) -> None:
+    """A kept cluster is reused as it is; a failure inside the run still tears everything down."""
+    settings = dataclasses.replace(orka_settings, methods=("custom",))  # nodes only: quick
+    name = "orka-lifecycle"
+    with started(settings, name=name, keep=True, emit=to_stderr) as kept:
+        first = sorted(_labelled("container", name))
+        volumes = subprocess.run(
+            ["docker", "inspect", "--format", "{{range .Mounts}}{{if .Name}}{{.Name}} {{end}}{{end}}", *first],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        assert len(first) == len(kept.nodes) == settings.cluster
+    assert sorted(_labelled("container", name)) == first, "--keep-cluster must leave the cluster up"
+
+    def a_run_that_fails() -> None:
+        with started(settings, name=name, reuse=True, emit=to_stderr):
+            assert sorted(_labelled("container", name)) == first, "--reuse-cluster must not rebuild"
+            raise RuntimeError("a test failed")
+
+    with pytest.raises(RuntimeError, match="a test failed"):
+        a_run_that_fails()
+
+    assert _labelled("container", name) == []
+    assert _labelled("network", name) == []
+    leftover_volumes = subprocess.run(["docker", "volume", "ls", "-q"], capture_output=True, text=True).stdout.split()
+    assert not set(volumes) & set(leftover_volumes)
+    assert not ClusterPaths.for_name(name).state_dir.exists()

@@ -1,0 +1,154 @@
+"""Unit tests of the content-addressed caches: the node image tag and the wheelhouse folder."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from orka.image import image_tag, recipe_hash
+from orka.settings import REPO_ROOT
+from orka.wheelhouse import wheelhouse_dir
+
+RECIPE = REPO_ROOT / "vagrant" / "image"
+PINS = REPO_ROOT / "vagrant" / "provision" / "wheelhouse.txt"
+
+
+@pytest.fixture
+def recipe(tmp_path: Path) -> Path:
+    """A private copy of the real recipe folder, free to change."""
+    copy = tmp_path / "recipe"
+    shutil.copytree(RECIPE, copy)
+    return copy
+
+
+def recipe_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def test_the_real_recipe_has_files() -> None:
+    # The copies below are only meaningful if there is something to hash.
+    assert (RECIPE / "build.sh").is_file()
+    assert len(recipe_files(RECIPE)) >= 2
+
+
+def test_hash_is_stable_across_calls_and_copies(recipe: Path, tmp_path: Path) -> None:
+    first = recipe_hash(recipe)
+    assert recipe_hash(recipe) == first
+    other = tmp_path / "elsewhere" / "another-name"
+    shutil.copytree(recipe, other)
+    assert recipe_hash(other) == first
+    assert recipe_hash(RECIPE) == first
+
+
+def test_hash_is_12_hex(recipe: Path) -> None:
+    assert re.fullmatch(r"[0-9a-f]{12}", recipe_hash(recipe))
+
+
+def test_tag_names_the_repository_and_the_hash(recipe: Path) -> None:
+    tag = image_tag(recipe)
+    assert re.fullmatch(r"orka-node:[0-9a-f]{12}", tag)
+    assert tag == f"orka-node:{recipe_hash(recipe)}"
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_hash_changes_when_any_file_changes(recipe: Path, index: int) -> None:
+    files = recipe_files(recipe)
+    if index >= len(files):
+        pytest.skip(f"the recipe has only {len(files)} files")
+    before = recipe_hash(recipe)
+    target = files[index]
+    target.write_bytes(target.read_bytes() + b"# changed\n")
+    after = recipe_hash(recipe)
+    assert after != before
+    assert image_tag(recipe) == f"orka-node:{after}"
+
+
+def test_hash_changes_on_a_one_byte_edit(recipe: Path) -> None:
+    before = recipe_hash(recipe)
+    build = recipe / "build.sh"
+    data = bytearray(build.read_bytes())
+    data[-1] ^= 0x01
+    build.write_bytes(bytes(data))
+    assert recipe_hash(recipe) != before
+
+
+def test_hash_changes_when_a_file_is_added(recipe: Path) -> None:
+    before = recipe_hash(recipe)
+    (recipe / "extra.conf").write_text("x\n", encoding="utf-8")
+    assert recipe_hash(recipe) != before
+
+
+def test_hash_changes_when_an_empty_file_is_added_in_a_subfolder(recipe: Path) -> None:
+    before = recipe_hash(recipe)
+    (recipe / "files").mkdir()
+    (recipe / "files" / "empty").touch()
+    assert recipe_hash(recipe) != before
+
+
+def test_hash_changes_when_a_file_is_renamed(recipe: Path) -> None:
+    before = recipe_hash(recipe)
+    (recipe / "packages.txt").rename(recipe / "packages.list")
+    assert recipe_hash(recipe) != before
+
+
+def test_hash_changes_when_a_file_is_removed(recipe: Path) -> None:
+    before = recipe_hash(recipe)
+    (recipe / "packages.txt").unlink()
+    assert recipe_hash(recipe) != before
+
+
+def test_hash_ignores_empty_folders(recipe: Path) -> None:
+    # Only files go into the image; an empty folder must not force a rebuild.
+    before = recipe_hash(recipe)
+    (recipe / "empty").mkdir()
+    assert recipe_hash(recipe) == before
+
+
+def test_hash_comes_back_when_a_change_is_undone(recipe: Path) -> None:
+    before = recipe_hash(recipe)
+    packages = recipe / "packages.txt"
+    original = packages.read_bytes()
+    packages.write_bytes(original + b"vim\n")
+    assert recipe_hash(recipe) != before
+    packages.write_bytes(original)
+    assert recipe_hash(recipe) == before
+
+
+# -- wheelhouse_dir -----------------------------------------------------------
+
+
+@pytest.fixture
+def pins(tmp_path: Path) -> Path:
+    copy = tmp_path / "wheelhouse.txt"
+    shutil.copyfile(PINS, copy)
+    return copy
+
+
+def test_wheelhouse_dir_is_under_the_cache_and_named_by_content(pins: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    target = wheelhouse_dir(pins, cache)
+    assert target.parent == cache
+    assert re.fullmatch(r"[0-9a-f]{12}", target.name)
+    assert wheelhouse_dir(pins, cache) == target
+    assert wheelhouse_dir(PINS, cache) == target
+    assert not cache.exists()  # only a name: nothing is created
+
+
+def test_wheelhouse_dir_changes_when_the_pins_change(pins: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    before = wheelhouse_dir(pins, cache)
+    pins.write_text(pins.read_text(encoding="utf-8").replace("salt==", "salt>="), encoding="utf-8")
+    assert wheelhouse_dir(pins, cache) != before
+    pins.write_text(pins.read_text(encoding="utf-8") + "requests==2.32.3\n", encoding="utf-8")
+    third = wheelhouse_dir(pins, cache)
+    assert third != before
+    assert third.parent == cache
+
+
+def test_wheelhouse_dir_does_not_depend_on_the_pins_file_name(pins: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    renamed = pins.rename(tmp_path / "requirements.txt")
+    assert wheelhouse_dir(renamed, cache) == wheelhouse_dir(PINS, cache)
