@@ -39,8 +39,9 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     paths = ClusterPaths.for_name(args.name)
     kept = read_spec(paths)
     settings = load_from_args(args)
-    if kept is not None and Cluster(kept, settings.timeouts, to_stderr).is_running():
-        to_stderr(f"[orka] cluster {args.name} is up: using its plan (`orka down` to change it)")
+    if kept is not None and Cluster(kept, settings.timeouts, to_stderr).exists():
+        # Even with a machine stopped: the plan must go on naming every machine.
+        to_stderr(f"[orka] cluster {args.name} exists: using its plan (`orka down` to change it)")
     else:
         write_spec(prepare(settings, args.name, to_stderr), paths)
     print(paths.spec_file)

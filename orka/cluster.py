@@ -28,12 +28,13 @@ from testinfra.host import Host
 
 import vagrant
 from orka.errors import ClusterError
-from orka.image import ensure_image
+from orka.image import ensure_image, ensure_tools_image
 from orka.keys import ensure_ssh_keypair
 from orka.progress import Emit, step
 from orka.providers import choose_provider
+from orka.salt_keys import ensure_salt_keys
 from orka.settings import REPO_ROOT, Settings, Timeouts
-from orka.spec import DEFAULT_CLUSTER_NAME, ClusterSpec, MachineSpec, build_spec
+from orka.spec import DEFAULT_CLUSTER_NAME, ClusterSpec, MachineSpec, build_spec, node_names
 from orka.wheelhouse import ensure_wheelhouse
 
 VAGRANT_DIR = REPO_ROOT / "vagrant"
@@ -41,6 +42,7 @@ STATE_ROOT = REPO_ROOT / ".orka"
 # Shared by every checkout on this machine, so a fresh clone (CI) builds nothing twice.
 CACHE_ROOT = Path(os.environ.get("ORKA_CACHE") or Path.home() / ".cache" / "orka")
 WHEELHOUSE_PINS = VAGRANT_DIR / "provision" / "wheelhouse.txt"
+INSTALL_TOOLS = VAGRANT_DIR / "provision" / "install-tools.sh"
 LABEL = "orka.cluster"
 # Vagrant phones home for updates unless told not to; nodes may only talk to us.
 VAGRANT_QUIET_ENV = {
@@ -71,8 +73,13 @@ class ClusterPaths:
         return self.state_dir / "ssh_config"
 
     @property
+    def upload_dir(self) -> Path:
+        return self.state_dir / "upload"
+
+    @property
     def log_file(self) -> Path:
-        return self.state_dir / "vagrant.log"
+        # Outside the state folder, which teardown removes: a failed run's log stays.
+        return self.state_dir.parent.parent / "logs" / f"{self.state_dir.name}-vagrant.log"
 
     @property
     def dotfile(self) -> Path:
@@ -94,7 +101,20 @@ def prepare(settings: Settings, name: str, emit: Emit) -> ClusterSpec:
         wheels = pool.submit(ensure_wheelhouse, WHEELHOUSE_PINS, CACHE_ROOT / "wheelhouse", emit)
         image_tag = image.result() if image else ""
         wheelhouse = wheels.result()
+    if image_tag:
+        image_tag = ensure_tools_image(image_tag, wheelhouse, INSTALL_TOOLS, CACHE_ROOT, emit)
     private_key, public_key = ensure_ssh_keypair(paths.state_dir, comment=f"orka-{name}")
+    nodes = node_names(settings.cluster)
+    shutil.rmtree(paths.upload_dir, ignore_errors=True)
+    if "salt" in settings.methods:
+        stage_salt_keys(ensure_salt_keys(paths.state_dir / "salt-keys", nodes), nodes, paths.upload_dir)
+    if "ansible" in settings.methods:
+        # The control node holds the cluster's private key; the nodes only its public key.
+        control = paths.upload_dir / "ansible-master" / "ssh"
+        control.mkdir(parents=True)
+        shutil.copy2(private_key, control / "id_ed25519")
+    if paths.upload_dir.exists():
+        restrict(paths.upload_dir)
     spec = build_spec(
         settings,
         name=name,
@@ -104,8 +124,30 @@ def prepare(settings: Settings, name: str, emit: Emit) -> ClusterSpec:
         ssh_public_key=public_key,
         repo_root=REPO_ROOT,
         wheelhouse=wheelhouse,
+        upload_dir=paths.upload_dir,
     )
     return spec
+
+
+def stage_salt_keys(keys: Path, minions: list[str], upload_dir: Path) -> None:
+    """Lay out per machine exactly the Salt keys it may hold (copied to it at provisioning)."""
+    master = upload_dir / "orka-master" / "salt"
+    (master / "minions").mkdir(parents=True)
+    for name in ("master.pem", "master.pub"):
+        shutil.copy2(keys / name, master / name)
+    for minion in minions:
+        shutil.copy2(keys / f"{minion}.pub", master / "minions" / f"{minion}.pub")
+        own = upload_dir / minion / "salt"
+        own.mkdir(parents=True)
+        shutil.copy2(keys / f"{minion}.pem", own / "minion.pem")
+        shutil.copy2(keys / f"{minion}.pub", own / "minion.pub")
+        shutil.copy2(keys / "master.pub", own / "master.pub")
+
+
+def restrict(folder: Path) -> None:
+    """Keys are for root's eyes only: folders 0700, files 0600."""
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o700 if path.is_dir() else 0o600)
 
 
 def write_spec(spec: ClusterSpec, paths: ClusterPaths) -> None:
@@ -204,6 +246,12 @@ class Cluster:
         except subprocess.CalledProcessError:
             return {}
 
+    def exists(self) -> bool:
+        """True when any machine of this cluster exists, running or not."""
+        if self.spec.provider == "docker":
+            return bool(docker_objects("container", self.name))
+        return any(state != "not_created" for state in self.machine_states().values())
+
     def is_running(self) -> bool:
         """True when every planned machine is up (used to reuse a kept cluster)."""
         if not self.paths.dotfile.exists():
@@ -240,7 +288,7 @@ class Cluster:
         Vagrant runs in its own session so that Ctrl-C reaches only orka,
         which then stops it and tears down in order.
         """
-        self.paths.state_dir.mkdir(parents=True, exist_ok=True)
+        self.paths.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.paths.log_file.open("a") as log:
             log.write(f"\n$ vagrant {' '.join(args)}\n")
             process = subprocess.Popen(

@@ -38,9 +38,12 @@ MIN_PREFIX, MAX_PREFIX = 8, 24
 _DEFAULTS: Final[Mapping[str, object]] = {
     "cluster": 3,
     "provider": "auto",
-    "methods": ("salt", "ansible", "custom"),
+    # custom joins the default when its adapter lands (issue #5).
+    "methods": ("salt", "ansible"),
     "box": "centos/stream9",
     "docker.image_recipe": "vagrant/image",
+    "salt.tree": "spikes/salt",
+    "ansible.config": "spikes/ansible",
     "node.cpus": 1,
     "node.memory": 1024,
     "network.subnet": "10.87.0.0/16",
@@ -89,6 +92,8 @@ class Settings:
         methods: Non-empty subset of METHODS, in the user's order, no duplicates.
         box: Vagrant box for the VM providers.
         image_recipe: Absolute path of the docker node image recipe folder.
+        salt_tree: Absolute path of the Salt file tree the master serves (has top.sls).
+        ansible_config: Absolute path of the Ansible folder (playbook.yml, orchestrate.yml, ansible.cfg).
         node: CPUs and memory of each node.
         subnet: IPv4 network in CIDR form; each cluster takes one /24 of it.
         timeouts: Time limits of the stages.
@@ -100,6 +105,8 @@ class Settings:
     methods: tuple[str, ...]
     box: str
     image_recipe: Path
+    salt_tree: Path
+    ansible_config: Path
     node: NodeResources
     subnet: str
     timeouts: Timeouts
@@ -113,6 +120,8 @@ class Settings:
             "methods": list(self.methods),
             "box": self.box,
             "image_recipe": str(self.image_recipe),
+            "salt_tree": str(self.salt_tree),
+            "ansible_config": str(self.ansible_config),
             "node": {"cpus": self.node.cpus, "memory_mb": self.node.memory_mb},
             "subnet": self.subnet,
             "timeouts": {
@@ -300,7 +309,9 @@ def _build(
         )
         box = ""
 
-    image_recipe = _check_recipe(label("docker.image_recipe"), values["docker.image_recipe"], problems)
+    image_recipe = _check_folder(label("docker.image_recipe"), values["docker.image_recipe"], "build.sh", problems)
+    salt_tree = _check_folder(label("salt.tree"), values["salt.tree"], "top.sls", problems)
+    ansible_config = _check_folder(label("ansible.config"), values["ansible.config"], "playbook.yml", problems)
     cpus = integer("node.cpus", 1)
     memory = integer("node.memory", MIN_MEMORY_MB, unit=" (MiB)")
     subnet = _check_subnet(label("network.subnet"), values["network.subnet"], problems)
@@ -317,6 +328,8 @@ def _build(
         methods=methods,
         box=box,
         image_recipe=image_recipe,
+        salt_tree=salt_tree,
+        ansible_config=ansible_config,
         node=NodeResources(cpus=cpus, memory_mb=memory),
         subnet=subnet,
         timeouts=Timeouts(up_s=up, ready_s=ready, command_s=command),
@@ -342,8 +355,8 @@ def _check_methods(key: str, value: object, problems: list[str]) -> tuple[str, .
     return tuple(seen)
 
 
-def _check_recipe(key: str, value: object, problems: list[str]) -> Path:
-    allowed = f"a folder that contains build.sh (relative paths are resolved against {REPO_ROOT})"
+def _check_folder(key: str, value: object, required_file: str, problems: list[str]) -> Path:
+    allowed = f"a folder that contains {required_file} (relative paths are resolved against {REPO_ROOT})"
     if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
         problems.append(f"{key}: {_show(value)} is not a path; allowed: {allowed}")
         return REPO_ROOT
@@ -353,8 +366,8 @@ def _check_recipe(key: str, value: object, problems: list[str]) -> Path:
     where = f"{key}: {_show(str(value))} resolves to {path}"
     if not path.is_dir():
         problems.append(f"{where}, which is not a folder; allowed: {allowed}")
-    elif not (path / "build.sh").is_file():
-        problems.append(f"{where}, which has no build.sh; allowed: {allowed}")
+    elif not (path / required_file).is_file():
+        problems.append(f"{where}, which has no {required_file}; allowed: {allowed}")
     return path
 
 

@@ -17,9 +17,10 @@ from orka.errors import ClusterError
 from orka.settings import Settings
 
 DEFAULT_CLUSTER_NAME = "orka"
-# Where every machine sees the repository and the host-built wheelhouse.
-NODE_SOURCE = "/opt/orka/src"
-NODE_WHEELHOUSE = "/opt/orka/wheelhouse"
+# Where every machine sees the repository and the host-built wheelhouse
+# (not under /opt/orka, which the desired state gives to the orka user).
+NODE_SOURCE = "/srv/orka/src"
+NODE_WHEELHOUSE = "/srv/orka/wheelhouse"
 # Each cluster takes one /24 of the settings' subnet; these are the host parts.
 MASTER_HOST_PART = {"orka-master": 10, "ansible-master": 11}
 FIRST_NODE_HOST_PART = 21
@@ -54,6 +55,9 @@ class ClusterSpec:
     ssh_public_key: str
     repo_root: str
     wheelhouse: str  # host folder, which every machine sees at NODE_WHEELHOUSE
+    salt_tree: str  # host folder the Salt master serves as /srv/salt
+    ansible_config: str  # host folder mounted on ansible-master as /opt/orka/ansible/config
+    upload_dir: str  # host folder with one subfolder of files per machine (its keys)
     methods: tuple[str, ...]
 
     @property
@@ -138,6 +142,7 @@ def build_spec(
     ssh_public_key: Path,
     repo_root: Path,
     wheelhouse: Path,
+    upload_dir: Path,
 ) -> ClusterSpec:
     """Plan the machines of one cluster: masters for the selected methods, then the nodes."""
     net = cluster_subnet(settings.subnet, cluster_slot(name))
@@ -162,5 +167,8 @@ def build_spec(
         ssh_public_key=str(ssh_public_key),
         repo_root=str(repo_root),
         wheelhouse=str(wheelhouse),
+        salt_tree=str(settings.salt_tree),
+        ansible_config=str(settings.ansible_config),
+        upload_dir=str(upload_dir),
         methods=settings.methods,
     )

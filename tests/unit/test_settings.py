@@ -58,9 +58,11 @@ def test_defaults_values() -> None:
         source="<defaults>",
         cluster=3,
         provider="auto",
-        methods=("salt", "ansible", "custom"),
+        methods=("salt", "ansible"),
         box="centos/stream9",
         image_recipe=REPO_ROOT / "vagrant" / "image",
+        salt_tree=REPO_ROOT / "spikes" / "salt",
+        ansible_config=REPO_ROOT / "spikes" / "ansible",
         node=NodeResources(cpus=1, memory_mb=1024),
         subnet="10.87.0.0/16",
         timeouts=Timeouts(up_s=600, ready_s=120, command_s=300),
@@ -84,7 +86,7 @@ def test_to_dict_is_json_serialisable() -> None:
     data = default_settings().to_dict()
     assert json.loads(json.dumps(data)) == data
     assert data["image_recipe"] == str(REPO_ROOT / "vagrant" / "image")
-    assert data["methods"] == ["salt", "ansible", "custom"]
+    assert data["methods"] == ["salt", "ansible"]
     assert data["node"] == {"cpus": 1, "memory_mb": 1024}
     assert data["timeouts"] == {"up_s": 600, "ready_s": 120, "command_s": 300}
 

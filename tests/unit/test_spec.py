@@ -26,8 +26,8 @@ def make_spec(
     name: str = "orka",
     overrides: dict[str, object] | None = None,
 ) -> ClusterSpec:
-    """A plan from the repo's default settings file, with every path inside tmp_path."""
-    settings = load_settings(DEFAULT_SETTINGS_PATH, overrides)
+    """A plan from the repo's default settings file (all three methods unless overridden), paths in tmp_path."""
+    settings = load_settings(DEFAULT_SETTINGS_PATH, {"methods": ["salt", "ansible", "custom"], **(overrides or {})})
     keys = tmp_path / ".orka" / "clusters" / name
     return build_spec(
         settings,
@@ -38,6 +38,7 @@ def make_spec(
         ssh_public_key=keys / "id_ed25519.pub",
         repo_root=tmp_path,
         wheelhouse=tmp_path / ".orka" / "wheelhouse" / "abc",
+        upload_dir=Path("/nonexistent/upload"),
     )
 
 
@@ -224,6 +225,7 @@ def test_build_spec_accepts_a_wheelhouse_outside_the_repo(tmp_path: Path) -> Non
         ssh_public_key=repo / "k.pub",
         repo_root=repo,
         wheelhouse=cache,
+        upload_dir=Path("/nonexistent/upload"),
     )
     assert spec.wheelhouse == str(cache)
     assert spec.repo_root == str(repo)
@@ -241,6 +243,7 @@ def test_build_spec_with_a_24_subnet_refuses_a_worker_cluster(tmp_path: Path) ->
             ssh_public_key=tmp_path / "k.pub",
             repo_root=tmp_path,
             wheelhouse=tmp_path / "w",
+            upload_dir=Path("/nonexistent/upload"),
         )
 
 

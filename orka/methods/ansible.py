@@ -1,0 +1,136 @@
+"""Ansible, agentless over SSH: run on ansible-master with the spike's own commands.
+
+    ansible all -m ping
+    ansible-playbook /opt/orka/ansible/config/playbook.yml
+    ansible-playbook /opt/orka/ansible/config/orchestrate.yml
+
+Each with orka's JSON stdout callback, parsed into one outcome per node.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from orka.methods.base import Method
+from orka.results import HostOutcome, PhaseResult
+from orka.spec import NODE_SOURCE
+
+CONTROL = "ansible-master"
+CONFIG = "/opt/orka/ansible/config"
+# orka's callback, for orka's runs only: the hand commands keep Ansible's usual output.
+JSON_OUTPUT = (
+    "env ANSIBLE_STDOUT_CALLBACK=orka_json ANSIBLE_LOAD_CALLBACK_PLUGINS=1 ANSIBLE_NOCOLOR=1 "
+    f"ANSIBLE_CALLBACK_PLUGINS={NODE_SOURCE}/vagrant/provision/ansible/callback_plugins"
+)
+FAILURES = ("failed", "unreachable")
+
+
+def _loads(stdout: str) -> dict[str, Any]:
+    """The callback's one JSON document: the last line that parses."""
+    for line in reversed(stdout.strip().splitlines()):
+        if line.startswith("{"):
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(data, dict) and "plays" in data:
+                return data
+    raise ValueError("no orka_json output from ansible")
+
+
+def host_results(data: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """(task name, result) for every host, in the order the tasks ran."""
+    per_host: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for play in data["plays"]:
+        for task in play["tasks"]:
+            for host, result in task["hosts"].items():
+                per_host.setdefault(host, []).append((task["name"], result))
+    return per_host
+
+
+def outcome_from_tasks(node: str, tasks: list[tuple[str, dict[str, Any]]], changes_fail: bool) -> HostOutcome:
+    if not tasks:
+        return HostOutcome(node, ok=False, failed=1, detail="no result: not in the inventory, or never reached")
+    failed = [(name, r) for name, r in tasks if r["status"] in FAILURES]
+    changed = [name for name, r in tasks if r["changed"]]
+    detail = ""
+    if failed:
+        detail = "; ".join(": ".join(part for part in (name, r["status"], r["msg"]) if part) for name, r in failed)
+    elif changed:
+        detail = "changed: " + ", ".join(changed)
+    ok = not failed and (not changes_fail or not changed)
+    return HostOutcome(node, ok=ok, changed=len(changed), failed=len(failed), detail=detail)
+
+
+def parse_ping(stdout: str, nodes: list[str]) -> tuple[HostOutcome, ...]:
+    per_host = host_results(_loads(stdout))
+    outcomes = []
+    for node in nodes:
+        results = [r for _, r in per_host.get(node, [])]
+        if results and results[-1]["status"] == "ok" and results[-1].get("ping") == "pong":
+            outcomes.append(HostOutcome(node, ok=True))
+        else:
+            why = f"{results[-1]['status']}: {results[-1]['msg']}" if results else "no answer"
+            outcomes.append(HostOutcome(node, ok=False, failed=1, detail=why))
+    extra = sorted(set(per_host) - set(nodes))
+    outcomes += [HostOutcome(h, ok=False, failed=1, detail="answered but is not a node of this cluster") for h in extra]
+    return tuple(outcomes)
+
+
+def parse_playbook(stdout: str, nodes: list[str], changes_fail: bool) -> tuple[HostOutcome, ...]:
+    per_host = host_results(_loads(stdout))
+    return tuple(outcome_from_tasks(node, per_host.get(node, []), changes_fail) for node in nodes)
+
+
+def parse_order(stdout: str) -> tuple[tuple[str, float, float], ...]:
+    """Each play as (name, first host start, last host end), in the order the plays ran."""
+    order = []
+    for play in _loads(stdout)["plays"]:
+        spans = [(r["start"] or task["start"], r["end"]) for task in play["tasks"] for r in task["hosts"].values()]
+        if spans:
+            order.append((play["name"], min(s for s, _ in spans), max(e for _, e in spans)))
+    return tuple(order)
+
+
+class AnsibleMethod(Method):
+    name = "ansible"
+
+    def _ansible(self, command: str) -> tuple[str, str, int, float]:
+        start = time.monotonic()
+        result = self.cluster.run(CONTROL, f"sudo {JSON_OUTPUT} {command}", timeout=self.timeout_s)
+        return result.stdout, result.stderr, result.rc, time.monotonic() - start
+
+    def version(self) -> str:
+        result = self.cluster.run(CONTROL, "ansible --version | head -1")
+        return str(result.stdout).strip()
+
+    def wait_ready(self) -> float:
+        """Until every node answers Ansible's ping (agentless: sshd and Python are all it needs)."""
+        start = time.monotonic()
+        while not self.ping().ok and time.monotonic() - start < self.timeout_s:
+            time.sleep(0.5)
+        return time.monotonic() - start
+
+    def _phase(self, phase: str, command: str, changes_fail: bool = False) -> PhaseResult:
+        stdout, stderr, rc, took = self._ansible(command)
+        raw = stdout + stderr
+        try:
+            if phase == "ping":
+                hosts = parse_ping(stdout, self.node_names)
+            else:
+                hosts = parse_playbook(stdout, self.node_names, changes_fail)
+            order = parse_order(stdout) if phase == "orchestrate" else ()
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return PhaseResult(self.name, phase, (), took, raw=raw, error=f"{exc} (exit {rc})")
+        return PhaseResult(self.name, phase, hosts, took, raw=raw, order=order)
+
+    def ping(self) -> PhaseResult:
+        return self._phase("ping", "ansible all -m ping")
+
+    def apply(self, phase: str = "apply") -> PhaseResult:
+        return self._phase(phase, f"ansible-playbook {CONFIG}/playbook.yml", changes_fail=phase == "idempotence")
+
+    def orchestrate(self) -> PhaseResult:
+        return self._phase("orchestrate", f"ansible-playbook {CONFIG}/orchestrate.yml")

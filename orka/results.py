@@ -1,0 +1,131 @@
+"""The one result type every method returns, and the records it leaves in results.json.
+
+A leaf module: reports are made from reports/results.json alone, so what is
+written here is the whole contract between running and reporting.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+PHASES = ("ping", "apply", "idempotence", "orchestrate", "verify")
+
+
+@dataclass(frozen=True)
+class HostOutcome:
+    """What one phase did on one host."""
+
+    node: str
+    ok: bool
+    changed: int = 0
+    failed: int = 0
+    # Why it failed, or what changed (state or task names): what a reader needs first.
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    """What one phase of one method did on every host, in the same shape for every method."""
+
+    method: str
+    phase: str
+    hosts: tuple[HostOutcome, ...]
+    duration_s: float
+    raw: str = ""  # the tool's own output, kept for the report
+    error: str = ""  # a failure of the whole phase (the tool did not run, bad output)
+    order: tuple[tuple[str, float, float], ...] = field(default=())  # orchestrate: (step, start, end) in seconds
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and bool(self.hosts) and all(h.ok for h in self.hosts)
+
+    @property
+    def changed(self) -> int:
+        return sum(h.changed for h in self.hosts)
+
+    @property
+    def failed(self) -> int:
+        return sum(h.failed for h in self.hosts)
+
+    def host(self, node: str) -> HostOutcome | None:
+        return next((h for h in self.hosts if h.node == node), None)
+
+    def problems(self) -> list[str]:
+        """One line per failed host (or the phase's own error), for assertion messages."""
+        lines = [f"{self.method} {self.phase}: {self.error}"] if self.error else []
+        lines += [f"{h.node}: {h.detail or 'failed'}" for h in self.hosts if not h.ok]
+        return lines
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Facts every record carries, so a report can say what it compares."""
+
+    run_id: str
+    cluster_size: int
+    provider: str
+    tool_version: str
+
+
+def records(result: PhaseResult, context: RunContext) -> list[dict[str, Any]]:
+    """The phase as a whole (node null), then one record per host."""
+    common = {
+        "run_id": context.run_id,
+        "method": result.method,
+        "phase": result.phase,
+        "tool_version": context.tool_version,
+        "cluster_size": context.cluster_size,
+        "provider": context.provider,
+        "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    whole = {
+        **common,
+        "node": None,
+        "ok": result.ok,
+        "changed": result.changed,
+        "failed": result.failed,
+        "duration_s": round(result.duration_s, 3),
+        "error": result.error,
+        "order": [list(step) for step in result.order],
+        "raw": result.raw,
+    }
+    per_host = [{**common, **asdict(h), "duration_s": round(result.duration_s, 3)} for h in result.hosts]
+    return [whole, *per_host]
+
+
+def append_records(path: Path, new: Iterable[dict[str, Any]]) -> None:
+    """Append to the JSON list at path; locked against parallel workers, and atomic:
+    the file is replaced whole, so a crash never leaves it half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with (path.parent / f".{path.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        existing = read_records(path)
+        existing.extend(new)
+        handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(handle, "w") as out:
+                json.dump(existing, out, indent=1)
+                out.write("\n")
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(partial, path)
+        except BaseException:
+            os.unlink(partial)
+            raise
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text())
+    if not isinstance(data, list):
+        raise ValueError(f"{path} does not hold a JSON list")
+    return data

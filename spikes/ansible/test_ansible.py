@@ -1,0 +1,46 @@
+"""The Ansible spike, run as the original spike ran it: on ansible-master, agentless.
+
+ansible all -m ping
+ansible-playbook /opt/orka/ansible/config/playbook.yml
+ansible-playbook /opt/orka/ansible/config/orchestrate.yml
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from orka.spike import Spike
+from spikes.phases import check_apply, check_idempotence, check_orchestrate, check_ping
+
+pytestmark = [pytest.mark.ansible, pytest.mark.xdist_group("ansible")]
+
+
+def test_ping_every_node_pongs(spike: Spike) -> None:
+    check_ping(spike)
+
+
+def test_playbook_converges(spike: Spike) -> None:
+    check_apply(spike)
+
+
+def test_second_run_changes_nothing(spike: Spike) -> None:
+    check_idempotence(spike)
+
+
+def test_orchestrate_primary_before_secondaries(spike: Spike) -> None:
+    steps = check_orchestrate(spike)
+    assert len(steps) == 2, f"one play for the primary, then one for the secondaries: {steps}"
+
+
+def test_nodes_run_no_agent(spike: Spike) -> None:
+    """Agentless: the nodes hold only the cluster's public key, no Ansible and no private key."""
+    for node in spike.cluster.nodes:
+        host = spike.cluster.host(node.name)
+        assert not host.exists("ansible"), f"{node.name} has ansible on its PATH"
+        with host.sudo():
+            assert not host.file("/root/.ssh/orka_cluster").exists
+    control = spike.cluster.host("ansible-master")
+    with control.sudo():
+        key = control.file("/root/.ssh/orka_cluster")
+        assert key.exists
+        assert key.mode == 0o600

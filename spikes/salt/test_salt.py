@@ -1,0 +1,52 @@
+"""The Salt spike, run as the original spike ran it: on orka-master.
+
+salt '*' test.ping
+salt '*' state.apply
+salt-run state.orchestrate orch.secondary
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from orka.spike import Spike
+from spikes.phases import check_apply, check_idempotence, check_orchestrate, check_ping
+
+pytestmark = [pytest.mark.salt, pytest.mark.xdist_group("salt")]
+
+
+def test_ping_every_minion_answers(spike: Spike) -> None:
+    check_ping(spike)
+
+
+def test_highstate_converges(spike: Spike) -> None:
+    check_apply(spike)
+
+
+def test_second_highstate_changes_nothing(spike: Spike) -> None:
+    check_idempotence(spike)
+
+
+def test_orchestrate_primary_before_secondaries(spike: Spike) -> None:
+    assert check_orchestrate(spike) == ["orka-primary", "orka-secondaries"]
+
+
+def test_states_render_for_the_redhat_family(spike: Spike) -> None:
+    """No CentOS node can be had here: render the states with a RedHat os_family instead."""
+    config = "/tmp/orka-redhat"
+    command = (
+        f"sudo mkdir -p {config} && printf '%s\\n' 'file_client: local' 'id: orka-node-2' "
+        "'file_roots: {base: [/srv/salt]}' 'pillar_roots: {base: [/srv/pillar]}' "
+        "'grains: {os_family: RedHat, os: CentOS Stream, osmajorrelease: 9}' "
+        f"| sudo tee {config}/minion >/dev/null && "
+        f"sudo salt-call --local --config-dir={config} state.show_sls orka --out=json"
+    )
+    result = spike.cluster.run("orka-master", command)
+    assert result.rc == 0, result.stderr
+    rendered = json.loads(result.stdout)["local"]
+    assert isinstance(rendered, dict), f"the states did not render for RedHat: {rendered}"
+    user = next(v for v in rendered.values() if isinstance(v, dict) and v.get("__sls__") == "orka.user" and "user" in v)
+    shell = next(arg["shell"] for arg in user["user"] if isinstance(arg, dict) and "shell" in arg)
+    assert shell == "/sbin/nologin"
