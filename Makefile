@@ -26,6 +26,11 @@ lint: $(VENV)/.installed
 bench: host $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_cluster.py
 
+# Custom runner vs Ansible vs pyinfra on one cluster (figures to reports/bench_methods.json).
+bench-methods: host $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python benchmarks/bench_methods.py $(BENCH_ARGS)
+
 down: $(VENV)/.installed
 	$(BIN)/orka down --all
 

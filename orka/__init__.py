@@ -1,0 +1,3 @@
+"""orka: a pytest harness comparing server orchestration methods on a real cluster."""
+
+__version__ = "0.1.0"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+from pathlib import Path
 
 from orka.cluster import (
     STATE_ROOT,
@@ -18,6 +20,7 @@ from orka.cluster import (
 )
 from orka.errors import OrkaError
 from orka.progress import to_stderr
+from orka.runner import load_inventory, load_taskfile, run_taskfile
 from orka.settings import Settings, load_settings, resolve_settings_path
 from orka.spec import CLUSTER_NAME, DEFAULT_CLUSTER_NAME
 
@@ -89,6 +92,37 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """orka's task runner, as a build plan calls it: exit 1 when any host failed."""
+    taskfile = load_taskfile(Path(args.tasks))
+    if args.inventory == "cluster":
+        spec = read_spec(ClusterPaths.for_name(args.name))
+        if spec is None:
+            raise OrkaError(f"no cluster {args.name} here: bring one up with `orka up`, or give an inventory file")
+        inventory = Cluster(spec, load_from_args(args).timeouts, to_stderr).inventory()
+    else:
+        inventory = load_inventory(Path(args.inventory))
+    report = run_taskfile(inventory, taskfile, check=args.check, timeout=args.timeout, limit=tuple(args.limit))
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return 0 if report.ok else 1
+    verb = "would change" if args.check else "changed"
+    for name, runs in report.steps:
+        print(f"step {name}:")
+        for run in runs:
+            if run.error:
+                print(f"  {run.host}: FAILED: {run.error}")
+            elif run.failed:
+                print(f"  {run.host}: FAILED: " + "; ".join(f"{t.task}: {t.msg}" for t in run.failed))
+            elif run.changed:
+                print(f"  {run.host}: {verb} {', '.join(run.changed)}")
+            else:
+                print(f"  {run.host}: ok, nothing to change")
+    failed = sum(not run.ok for run in report.runs())
+    print(f"{len(report.runs()) - failed} ok, {failed} failed in {report.duration_s:.1f} s")
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="orka", description=__doc__)
     common = argparse.ArgumentParser(add_help=False)
@@ -102,6 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
     down = commands.add_parser("down", parents=[common], help="destroy a cluster")
     down.add_argument("--all", action="store_true", help="remove every cluster and anything orka left behind")
     down.set_defaults(func=cmd_down)
+    run = commands.add_parser("run", parents=[common], help="run a task file on servers (orka's task runner)")
+    run.add_argument("tasks", help="task file (YAML: tasks or steps)")
+    run.add_argument("--inventory", required=True, help="inventory YAML file, or `cluster` for this orka cluster")
+    run.add_argument("--check", action="store_true", help="dry run: say what would change, change nothing")
+    run.add_argument("--json", action="store_true", help="print the results as JSON")
+    run.add_argument("--timeout", type=float, default=300, help="seconds per host and step (default: %(default)s)")
+    run.add_argument("--limit", nargs="+", default=["all"], help="only these hosts or groups")
+    run.set_defaults(func=cmd_run)
     prep = commands.add_parser("prepare", parents=[common], help="prepare a cluster's plan (the Vagrantfile runs this)")
     prep.add_argument("--print-spec-path", action="store_true", help="print the plan's path (the default)")
     prep.set_defaults(func=cmd_prepare)

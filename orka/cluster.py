@@ -32,6 +32,8 @@ from orka.image import ensure_image, ensure_tools_image
 from orka.keys import ensure_ssh_keypair
 from orka.progress import Emit, step
 from orka.providers import choose_provider
+from orka.runner.inventory import Host as InventoryHost
+from orka.runner.inventory import Inventory
 from orka.salt_keys import ensure_salt_keys
 from orka.settings import REPO_ROOT, Settings, Timeouts
 from orka.spec import DEFAULT_CLUSTER_NAME, ClusterSpec, MachineSpec, build_spec, node_names
@@ -204,6 +206,44 @@ class Cluster:
         """Run a shell command on a machine, bounded by a timeout (settings' command timeout by default)."""
         limit = timeout or self.timeouts.command_s
         return self.host(machine).run(f"timeout {limit} bash -c {shlex.quote(command)}")
+
+    def inventory(self, method: str = "custom") -> Inventory:
+        """The nodes as a task-runner inventory, reached with Vagrant's own ssh-config."""
+        primary = next(n.name for n in self.nodes if n.primary)
+        hosts = tuple(
+            InventoryHost(
+                name=n.name,
+                ssh_config=str(self.paths.ssh_config),
+                groups=("nodes", "primary" if n.primary else "secondaries"),
+                vars={"role": "primary" if n.primary else "secondary"},
+            )
+            for n in self.nodes
+        )
+        names = [n.name for n in self.nodes]
+        common = {"cluster_size": len(names), "method": method, "primary": primary, "nodes_json": json.dumps(names)}
+        return Inventory(hosts, common)
+
+    def vagrant_ssh(self, machine: str, command: str) -> subprocess.CompletedProcess[str]:
+        """`cd vagrant && vagrant ssh MACHINE --command COMMAND`, as a user types it.
+
+        For the default cluster nothing is added to the user's environment: the
+        Vagrantfile finds the cluster's plan itself. Another cluster (an xdist
+        worker's) is named by its plan and Vagrant state, as a user would.
+        """
+        env = {**os.environ, **VAGRANT_QUIET_ENV}
+        env.pop("ORKA_SPEC", None)
+        env.pop("VAGRANT_DOTFILE_PATH", None)
+        if self.name != DEFAULT_CLUSTER_NAME:
+            env.update(ORKA_SPEC=str(self.paths.spec_file), VAGRANT_DOTFILE_PATH=str(self.paths.dotfile))
+        return subprocess.run(
+            ["vagrant", "ssh", machine, "--command", command],
+            cwd=VAGRANT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=self.timeouts.command_s,
+            check=False,
+        )
 
     # -- lifecycle -------------------------------------------------------
 

@@ -38,8 +38,7 @@ MIN_PREFIX, MAX_PREFIX = 8, 24
 _DEFAULTS: Final[Mapping[str, object]] = {
     "cluster": 3,
     "provider": "auto",
-    # custom joins the default when its adapter lands (issue #5).
-    "methods": ("salt", "ansible"),
+    "methods": ("salt", "ansible", "custom"),
     "box": "centos/stream9",
     "docker.image_recipe": "vagrant/image",
     "salt.tree": "spikes/salt",

@@ -11,6 +11,7 @@ from orka.methods.base import ClusterView, Method
 REGISTRY = {
     "salt": "orka.methods.salt.SaltMethod",
     "ansible": "orka.methods.ansible.AnsibleMethod",
+    "custom": "orka.methods.custom.CustomMethod",
 }
 
 

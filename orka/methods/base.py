@@ -8,16 +8,20 @@ from typing import ClassVar, Protocol
 from testinfra.backend.base import CommandResult
 
 from orka.results import PhaseResult
+from orka.runner.inventory import Inventory
 from orka.spec import MachineSpec
 
 
 class ClusterView(Protocol):
-    """All a method may know of the cluster: its nodes, and running a command on a machine."""
+    """All a method may know of the cluster: its nodes, running a command on a machine, and
+    the nodes as an inventory for a method that drives them from here."""
 
     @property
     def nodes(self) -> tuple[MachineSpec, ...]: ...
 
     def run(self, machine: str, command: str, timeout: int | None = None) -> CommandResult: ...
+
+    def inventory(self, method: str) -> Inventory: ...
 
 
 class Method(abc.ABC):

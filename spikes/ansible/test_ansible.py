@@ -44,3 +44,20 @@ def test_nodes_run_no_agent(spike: Spike) -> None:
         key = control.file("/root/.ssh/orka_cluster")
         assert key.exists
         assert key.mode == 0o600
+
+
+def test_the_spike_hand_commands_work_verbatim(spike: Spike) -> None:
+    """The original spike's commands, typed from vagrant/ as its notes give them."""
+    ping = spike.cluster.vagrant_ssh("ansible-master", "sudo ansible all -m ping")
+    assert ping.returncode == 0, ping.stdout + ping.stderr
+    for node in spike.cluster.nodes:
+        assert f"{node.name} | SUCCESS" in ping.stdout, ping.stdout
+    playbook = spike.cluster.vagrant_ssh(
+        "ansible-master", "sudo ansible-playbook /opt/orka/ansible/config/playbook.yml"
+    )
+    assert playbook.returncode == 0, playbook.stdout[-2000:]
+    recap = playbook.stdout.split("PLAY RECAP", 1)[-1]
+    for node in spike.cluster.nodes:
+        line = next(line for line in recap.splitlines() if line.startswith(node.name))
+        assert "failed=0" in line, line
+        assert "unreachable=0" in line, line

@@ -8,9 +8,11 @@ salt-run state.orchestrate orch.secondary
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
+from orka.runner import Host, Inventory, parse_taskfile, run_taskfile
 from orka.spike import Spike
 from spikes.phases import check_apply, check_idempotence, check_orchestrate, check_ping
 
@@ -50,3 +52,30 @@ def test_states_render_for_the_redhat_family(spike: Spike) -> None:
     user = next(v for v in rendered.values() if isinstance(v, dict) and v.get("__sls__") == "orka.user" and "user" in v)
     shell = next(arg["shell"] for arg in user["user"] if isinstance(arg, dict) and "shell" in arg)
     assert shell == "/sbin/nologin"
+
+
+def test_the_spike_hand_commands_work_verbatim(spike: Spike) -> None:
+    """The original spike's commands, typed from vagrant/ as its notes give them."""
+    ping = spike.cluster.vagrant_ssh("orka-master", "sudo salt '*' test.ping")
+    assert ping.returncode == 0, ping.stderr
+    for node in spike.cluster.nodes:
+        assert f"{node.name}:\n    True" in ping.stdout, ping.stdout
+    highstate = spike.cluster.vagrant_ssh("orka-master", "sudo salt '*' state.apply")
+    assert highstate.returncode == 0, highstate.stdout[-2000:]
+    assert len(re.findall(r"^Failed:\s+0$", highstate.stdout, re.M)) == len(spike.cluster.nodes), highstate.stdout[
+        -2000:
+    ]
+    orchestrate = spike.cluster.vagrant_ssh("orka-master", "sudo salt-run state.orchestrate orch.secondary")
+    assert orchestrate.returncode == 0, orchestrate.stdout[-2000:]
+
+
+def test_the_task_runner_drives_a_highstate_through_the_master(spike: Spike) -> None:
+    """One tool for a plan: orka's runner asks orka-master for a highstate of every minion."""
+    spike.ensure("apply")
+    master = Host("orka-master", ssh_config=str(spike.cluster.paths.ssh_config))
+    taskfile = parse_taskfile("tasks: [{name: highstate, salt: {target: '*', function: state.apply}}]")
+    report = run_taskfile(Inventory((master,)), taskfile, timeout=spike.method.timeout_s)
+    (run,) = report.runs()
+    assert run.ok, run.error or run.failed
+    assert run.results[0].msg == f"{len(spike.cluster.nodes)} minions, 0 changes"
+    assert run.changed == [], "the cluster is converged: a highstate through the runner changes nothing"

@@ -1,0 +1,75 @@
+"""orka's own task runner, driving the nodes over SSH from the machine that runs pytest
+(the Bamboo agent), with the spike's task files:
+
+    orka run spikes/custom/desired_state.yml --inventory cluster
+    orka run spikes/custom/orchestrate.yml --inventory cluster
+"""
+
+from __future__ import annotations
+
+from orka import __version__
+from orka.methods.base import Method
+from orka.results import HostOutcome, PhaseResult
+from orka.runner import HostRun, RunReport, load_taskfile, parse_taskfile, run_taskfile
+from orka.settings import REPO_ROOT
+
+TASKS = REPO_ROOT / "spikes" / "custom"
+PING = parse_taskfile("tasks: [{name: ping, ping: {}}]", "<ping>")
+
+
+def outcome(runs: list[HostRun], node: str, changes_fail: bool) -> HostOutcome:
+    """One node's result over every step it took part in."""
+    mine = [r for r in runs if r.host == node]
+    if not mine:
+        return HostOutcome(node, ok=False, failed=1, detail="not in the inventory")
+    errors = [r.error for r in mine if r.error]
+    failed = [f"{t.task}: {t.msg}" for r in mine for t in r.failed]
+    changed = [task for r in mine for task in r.changed]
+    detail = "; ".join(errors + failed) or (f"changed: {', '.join(changed)}" if changed else "")
+    ok = not errors and not failed and (not changes_fail or not changed)
+    return HostOutcome(node, ok=ok, changed=len(changed), failed=len(errors) + len(failed), detail=detail)
+
+
+def step_order(report: RunReport) -> tuple[tuple[str, float, float], ...]:
+    return tuple((name, min(r.start for r in runs), max(r.end for r in runs)) for name, runs in report.steps if runs)
+
+
+class CustomMethod(Method):
+    name = "custom"
+
+    def version(self) -> str:
+        return f"orka-runner {__version__}"
+
+    def wait_ready(self) -> float:
+        """Until every node answers over SSH with sudo and Python."""
+        result = self.ping()
+        waited = result.duration_s
+        while not result.ok and waited < self.timeout_s:
+            result = self.ping()
+            waited += result.duration_s
+        return waited
+
+    def _phase(self, phase: str, report: RunReport, changes_fail: bool = False) -> PhaseResult:
+        runs = report.runs()
+        hosts = tuple(outcome(runs, node, changes_fail) for node in self.node_names)
+        order = step_order(report) if phase == "orchestrate" else ()
+        raw = "\n".join(
+            f"{r.host} [{r.step}]: "
+            + (r.error or ", ".join(f"{t.task}={'changed' if t.changed else 'ok'}" for t in r.results))
+            for r in runs
+        )
+        return PhaseResult(self.name, phase, hosts, report.duration_s, raw=raw, order=order)
+
+    def _run(self, phase: str, taskfile_name: str | None, changes_fail: bool = False) -> PhaseResult:
+        taskfile = PING if taskfile_name is None else load_taskfile(TASKS / taskfile_name)
+        report = run_taskfile(self.cluster.inventory(self.name), taskfile, timeout=self.timeout_s)
+        return self._phase(phase, report, changes_fail)
+
+    def ping(self) -> PhaseResult:
+        return self._run("ping", None)
+
+    def apply(self, phase: str = "apply") -> PhaseResult:
+        return self._run(phase, "desired_state.yml", changes_fail=phase == "idempotence")
+
+    def orchestrate(self) -> PhaseResult:
+        return self._run("orchestrate", "orchestrate.yml")

@@ -1,0 +1,158 @@
+"""Runs a task file on an inventory: every host of a step at once, steps in order.
+
+Each host gets one SSH session per step carrying the whole step (remote.py
+plus the job), bounded by a timeout; a host that fails or does not answer is
+reported with its own words, and the others go on. A later step starts only
+when every host of the earlier one succeeded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orka.runner.inventory import Host, Inventory
+from orka.runner.ssh import run_over_ssh
+from orka.runner.taskfile import Step, TaskFile
+
+PAYLOAD = (Path(__file__).parent / "remote.py").read_text()
+REMOTE_COMMAND = "sudo -n python3 -"
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    task: str
+    action: str
+    changed: bool
+    failed: bool
+    msg: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class HostRun:
+    """One host's part of one step."""
+
+    host: str
+    step: str
+    results: tuple[TaskResult, ...] = ()
+    error: str = ""  # the host could not be driven at all (SSH, sudo, python, timeout)
+    facts: dict[str, Any] = field(default_factory=dict)
+    start: float = 0.0
+    end: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and not any(r.failed for r in self.results)
+
+    @property
+    def changed(self) -> list[str]:
+        return [r.task for r in self.results if r.changed]
+
+    @property
+    def failed(self) -> list[TaskResult]:
+        return [r for r in self.results if r.failed]
+
+
+@dataclass(frozen=True)
+class RunReport:
+    steps: tuple[tuple[str, tuple[HostRun, ...]], ...]
+    duration_s: float
+
+    @property
+    def ok(self) -> bool:
+        return all(run.ok for _, runs in self.steps for run in runs)
+
+    def runs(self) -> list[HostRun]:
+        return [run for _, runs in self.steps for run in runs]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "duration_s": round(self.duration_s, 3),
+            "steps": [
+                {
+                    "name": name,
+                    "hosts": [
+                        {
+                            "host": r.host,
+                            "ok": r.ok,
+                            "error": r.error,
+                            "changed": r.changed,
+                            "facts": r.facts,
+                            "results": [asdict(t) for t in r.results],
+                        }
+                        for r in runs
+                    ],
+                }
+                for name, runs in self.steps
+            ],
+        }
+
+
+def payload(job: dict[str, Any]) -> bytes:
+    """remote.py with the job appended: the whole program one host runs."""
+    encoded = base64.b64encode(json.dumps(job).encode()).decode()
+    return (PAYLOAD + f"\nmain(json.loads(__import__('base64').b64decode('{encoded}')))\n").encode()
+
+
+def job_for(host: Host, inventory: Inventory, step: Step, family: dict[str, Any], check: bool) -> dict[str, Any]:
+    return {
+        "check": check,
+        "vars": {**inventory.vars, **host.vars, "host": host.name},
+        "family": family,
+        "tasks": [task.to_job() for task in step.tasks],
+    }
+
+
+async def run_host(host: Host, job: dict[str, Any], step: str, timeout: float) -> HostRun:
+    start = time.time()
+    code, out, err = await run_over_ssh(host, REMOTE_COMMAND, payload(job), timeout)
+    end = time.time()
+    last = out.strip().splitlines()[-1] if out.strip() else ""
+    try:
+        data = json.loads(last)
+    except json.JSONDecodeError:
+        why = err.strip().splitlines()[-1] if err.strip() else f"exit {code} with no result"
+        kind = "connection error" if code in (124, 255) else "runner error"
+        return HostRun(host.name, step, error=f"{kind}: {why}", start=start, end=end)
+    results = tuple(TaskResult(**r) for r in data["results"])
+    return HostRun(host.name, step, results, facts=data.get("facts", {}), start=start, end=end)
+
+
+def run_taskfile(
+    inventory: Inventory,
+    taskfile: TaskFile,
+    *,
+    check: bool = False,
+    timeout: float = 300,
+    limit: tuple[str, ...] = ("all",),
+) -> RunReport:
+    """Run every step in order; a step after a failed one is reported as not run."""
+    start = time.monotonic()
+    allowed = {h.name for h in inventory.select(limit)}
+    steps: list[tuple[str, tuple[HostRun, ...]]] = []
+    failed_before = ""
+    for step in taskfile.steps:
+        hosts = [h for h in inventory.select(step.hosts) if h.name in allowed]
+        if failed_before:
+            steps.append(
+                (step.name, tuple(HostRun(h.name, step.name, error=f"not run: {failed_before}") for h in hosts))
+            )
+            continue
+
+        async def run_step(step: Step = step, hosts: list[Host] = hosts) -> list[HostRun]:
+            jobs = [run_host(h, job_for(h, inventory, step, taskfile.family, check), step.name, timeout) for h in hosts]
+            return list(await asyncio.gather(*jobs))
+
+        runs = tuple(asyncio.run(run_step()))
+        steps.append((step.name, runs))
+        if not all(r.ok for r in runs):
+            failed_before = f"step {step.name!r} failed"
+    return RunReport(tuple(steps), time.monotonic() - start)

@@ -1,0 +1,68 @@
+"""The custom method: orka's own task runner, from the machine that runs pytest over SSH.
+
+orka run spikes/custom/desired_state.yml --inventory cluster
+orka run spikes/custom/orchestrate.yml --inventory cluster
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orka.settings import REPO_ROOT
+from orka.spike import Spike
+from spikes.phases import check_apply, check_idempotence, check_orchestrate, check_ping
+
+pytestmark = [pytest.mark.custom, pytest.mark.xdist_group("custom")]
+
+
+def test_ping_every_node_answers(spike: Spike) -> None:
+    check_ping(spike)
+
+
+def test_apply_converges(spike: Spike) -> None:
+    check_apply(spike)
+
+
+def test_second_apply_changes_nothing(spike: Spike) -> None:
+    check_idempotence(spike)
+
+
+def test_orchestrate_primary_before_secondaries(spike: Spike) -> None:
+    steps = check_orchestrate(spike)
+    assert steps == ["publish cluster.json on the primary", "fetch cluster.json on the secondaries"]
+
+
+def test_the_cli_a_plan_calls(spike: Spike, tmp_path: Path) -> None:
+    """`orka run` as a Bamboo plan calls it: a dry run of a converged cluster changes nothing,
+    JSON on request, exit 0; a task that fails on a host fails the plan."""
+    spike.ensure("apply")
+    command = [sys.executable, "-m", "orka", "run", "spikes/custom/desired_state.yml", "--inventory", "cluster"]
+    command += ["--name", spike.cluster.name]
+    dry = subprocess.run([*command, "--check", "--json"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert dry.returncode == 0, dry.stderr
+    report = json.loads(dry.stdout)
+    hosts = [h for step in report["steps"] for h in step["hosts"]]
+    assert {h["host"] for h in hosts} == {n.name for n in spike.cluster.nodes}
+    assert all(h["ok"] and h["changed"] == [] for h in hosts), hosts
+
+    spike.cluster.run(spike.cluster.nodes[1].name, "sudo chmod 0600 /opt/orka/www/index.html")
+    drifted = subprocess.run([*command, "--check"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert drifted.returncode == 0, drifted.stderr
+    assert f"{spike.cluster.nodes[1].name}: would change index.html" in drifted.stdout, drifted.stdout
+    fixed = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert fixed.returncode == 0, fixed.stderr
+    assert spike.cluster.host(spike.cluster.nodes[1].name).file("/opt/orka/www/index.html").mode == 0o644
+
+    failing = tmp_path / "fails.yml"
+    failing.write_text("tasks:\n  - name: always fails\n    command: {run: 'exit 3'}\n")
+    bad = subprocess.run(
+        [sys.executable, "-m", "orka", "run", str(failing), "--inventory", "cluster", "--name", spike.cluster.name],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert bad.returncode == 1, bad.stdout
+    assert "always fails: TaskError: exit 3" in bad.stdout
