@@ -1,4 +1,5 @@
-"""orka's pytest wiring: command line options, session fixtures, test order.
+"""orka's pytest wiring: command line options, session fixtures, test order, and the
+reports a spike run leaves by itself (reports/junit.xml for Bamboo, reports/pytest.html).
 
 The logic lives in the orka package; this file only connects it to pytest.
 """
@@ -8,13 +9,15 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from testinfra.host import Host
 
-from orka.cluster import Cluster, started
+from orka import junit
+from orka.cluster import WHEELHOUSE_PINS, Cluster, started
 from orka.errors import OrkaError
 from orka.pool import ClusterPool
 from orka.progress import Emit
@@ -24,8 +27,13 @@ from orka.spike import Spike, SpikeRegistry
 
 SETTINGS = pytest.StashKey[Settings]()
 RUN_ID = pytest.StashKey[str]()
+METADATA = pytest.StashKey[dict[str, Any]]()  # pytest-metadata's dict: the html report's environment table
+CALL_DURATION = pytest.StashKey[float]()
 SPIKES_DIR = REPO_ROOT / "spikes"
-RESULTS = REPO_ROOT / "reports" / "results.json"
+REPORTS = REPO_ROOT / "reports"
+RESULTS = REPORTS / "results.json"
+JUNIT_XML = junit.DEFAULT_JUNIT  # reports/junit.xml, where the Bamboo plan reads it
+HTML_REPORT = REPORTS / "pytest.html"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,15 +49,27 @@ def _runs_spikes(config: pytest.Config) -> bool:
     return any(Path(str(arg).split("::")[0]).resolve().is_relative_to(SPIKES_DIR) for arg in config.args)
 
 
+def _run_id(config: pytest.Config) -> str:
+    if RUN_ID not in config.stash:
+        worker_input = getattr(config, "workerinput", None)  # an xdist worker: the run belongs to the controller
+        run_id = worker_input["orka_run_id"] if worker_input else time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        config.stash[RUN_ID] = run_id
+    return config.stash[RUN_ID]
+
+
+@pytest.hookimpl(tryfirst=True)  # before junitxml and pytest-html read their options
 def pytest_configure(config: pytest.Config) -> None:
-    worker_input = getattr(config, "workerinput", None)
-    if worker_input is not None:  # an xdist worker: the run belongs to the controller
-        config.stash[RUN_ID] = worker_input["orka_run_id"]
-        return
-    config.stash[RUN_ID] = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    if _runs_spikes(config):
-        # A new spike run starts a new results.json: reports compare one run.
-        RESULTS.unlink(missing_ok=True)
+    _run_id(config)
+    if hasattr(config, "workerinput") or config.option.collectonly or not _runs_spikes(config):
+        return  # a worker, a --collect-only, or not a spike run: no reports to start
+    # A new spike run starts a new results.json: reports compare one run.
+    RESULTS.unlink(missing_ok=True)
+    # And leaves reports/junit.xml (for Bamboo) and reports/pytest.html, unless told where else.
+    if hasattr(config.option, "xmlpath") and not config.option.xmlpath:
+        config.option.xmlpath = str(JUNIT_XML)
+    if hasattr(config.option, "htmlpath") and not config.option.htmlpath:
+        config.option.htmlpath = str(HTML_REPORT)
+        config.option.self_contained_html = True
 
 
 def pytest_configure_node(node: object) -> None:
@@ -76,6 +96,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     settings = _settings(metafunc.config)
     nodes = node_names(settings.cluster)
+    method = next((m for m in METHODS if metafunc.definition.get_closest_marker(m)), None)
     if "method" in names and "node" in names:
         params = [
             pytest.param(m, n, id=f"{m}-{n}", marks=[getattr(pytest.mark, m), pytest.mark.xdist_group(m)])
@@ -83,6 +104,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             for n in nodes
         ]
         metafunc.parametrize(("method", "node"), params)
+    elif "node" in names and method is not None:  # a method's per-node check: test_apply[salt-orka-node-2]
+        metafunc.parametrize("node", nodes, ids=[f"{method}-{n}" for n in nodes])
     elif "node" in names:
         metafunc.parametrize("node", nodes, ids=nodes)
     else:
@@ -94,13 +117,21 @@ def method_of(item: pytest.Item) -> str | None:
     return next((m for m in METHODS if item.get_closest_marker(m)), None)
 
 
+def drives_a_method(item: pytest.Item) -> bool:
+    return isinstance(item, pytest.Function) and "spike" in item.fixturenames
+
+
+def phase_of(item: pytest.Item) -> str:
+    """The phase a spike test checks: its `phase` marker, verify, or extra (beside the phases)."""
+    marker = item.get_closest_marker("phase")
+    if marker is not None:
+        return str(marker.args[0])
+    return junit.VERIFY if item.get_closest_marker("verify") else junit.EXTRA
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Run each method's phases in order, its verification right after them, one method after another."""
-
-    def drives_a_method(item: pytest.Item) -> bool:
-        return isinstance(item, pytest.Function) and "spike" in item.fixturenames
-
     if not any(drives_a_method(item) for item in items):
         return
     order = {m: i for i, m in enumerate(_settings(config).methods)}
@@ -178,7 +209,9 @@ def spikes(pytestconfig: pytest.Config, orka_settings: Settings, worker_id: str)
         emit=emit,
     )
     try:
-        yield SpikeRegistry(pool, pytestconfig.stash[RUN_ID], RESULTS, orka_settings.timeouts.command_s, emit)
+        yield SpikeRegistry(
+            pool, pytestconfig.stash[RUN_ID], RESULTS, orka_settings.timeouts.command_s, emit, orka_settings.to_dict()
+        )
     finally:
         pool.close()
 
@@ -196,16 +229,83 @@ def spike(request: pytest.FixtureRequest, spikes: SpikeRegistry) -> Spike:
         raise
 
 
+def _case_properties(item: pytest.Function) -> list[tuple[str, str]]:
+    """method, phase, node, duration_s (the phase's, else the test's own) and check, for the JUnit testcase."""
+    phase = phase_of(item)
+    spike = item.funcargs.get("spike") if item.funcargs else None
+    done = spike.done.get(phase) if isinstance(spike, Spike) else None
+    duration = done.duration_s if done is not None else item.stash.get(CALL_DURATION, 0.0)
+    node = item.callspec.params.get("node") if hasattr(item, "callspec") else None
+    node = str(node) if node else None
+    check = item.originalname if phase == junit.VERIFY else None
+    return junit.case_properties(method_of(item) or "", phase, node, duration, check)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Each verification check becomes a verify record of its method and node."""
+    """Each spike test's JUnit properties; each verification check becomes a verify record of its method and node."""
+    if call.when == "teardown" and isinstance(item, pytest.Function) and drives_a_method(item):
+        item.user_properties.extend(_case_properties(item))  # junitxml reads the teardown report's
     report: pytest.TestReport = yield
-    if call.when == "call" and isinstance(item, pytest.Function) and item.get_closest_marker("verify"):
+    if call.when == "call" and isinstance(item, pytest.Function):
+        item.stash[CALL_DURATION] = report.duration
         spike = item.funcargs.get("spike")
-        if isinstance(spike, Spike):
+        if item.get_closest_marker("verify") and isinstance(spike, Spike):
             detail = "" if report.passed else str(report.longrepr).strip().splitlines()[-1][:300]
             node = str(item.funcargs.get("node", ""))
             spike.record_check(node, item.originalname, report.passed, report.duration, detail)
     return report
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _junit_testsuite_properties(
+    pytestconfig: pytest.Config, record_testsuite_property: Callable[[str, object], None]
+) -> Iterator[None]:
+    """provider, cluster_size and run_id on the JUnit testsuite, as the run found them (at its end)."""
+    yield
+    if _runs_spikes(pytestconfig):
+        for name, value in junit.suite_properties(_settings(pytestconfig), RESULTS, _run_id(pytestconfig)).items():
+            record_testsuite_property(name, value)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_metadata(metadata: dict[str, Any], config: pytest.Config) -> None:
+    """pytest-metadata: the cluster's facts in the html report's environment table."""
+    if _runs_spikes(config) and not hasattr(config, "workerinput"):
+        metadata.update(junit.environment(_settings(config), _run_id(config), WHEELHOUSE_PINS))
+        config.stash[METADATA] = metadata
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """What the run found out (provider, node OS, each tool's version) replaces what the settings asked;
+    then the methods' comparison is made from results.json, as `orka report` makes it."""
+    config = session.config
+    metadata = config.stash.get(METADATA, None)
+    if metadata is not None:
+        metadata.update(junit.recorded_environment(_settings(config), RESULTS, _run_id(config)))
+    if (
+        _runs_spikes(config)
+        and not hasattr(config, "workerinput")
+        and not config.option.collectonly
+        and RESULTS.exists()
+    ):
+        from orka.report import render_comparison  # matplotlib: loaded only when a report is made
+
+        try:
+            written = render_comparison(RESULTS, REPORTS / junit.COMPARISON)
+        except OrkaError as exc:
+            config.get_terminal_writer().line(f"[orka] no comparison report: {exc}")
+        else:
+            config.get_terminal_writer().line(f"[orka] comparison report: {written}")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_html_results_summary(
+    prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
+) -> None:
+    """pytest-html: a link to the methods' comparison, made in the same folder by `orka report`."""
+    if _runs_spikes(session.config):
+        html_report = Path(session.config.option.htmlpath).resolve()
+        prefix.append(junit.comparison_link(html_report, REPORTS / junit.COMPARISON))

@@ -123,6 +123,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """The comparison page of the spikes' results; the report module is imported here, as matplotlib is slow to load."""
+    from orka.report import render_comparison
+    from orka.settings import REPO_ROOT
+
+    results = Path(args.results) if args.results else REPO_ROOT / "reports" / "results.json"
+    out = Path(args.out) if args.out else REPO_ROOT / "reports" / "comparison.html"
+    print(render_comparison(results, out))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="orka", description=__doc__)
     common = argparse.ArgumentParser(add_help=False)
@@ -147,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     prep = commands.add_parser("prepare", parents=[common], help="prepare a cluster's plan (the Vagrantfile runs this)")
     prep.add_argument("--print-spec-path", action="store_true", help="print the plan's path (the default)")
     prep.set_defaults(func=cmd_prepare)
+    report = commands.add_parser("report", help="write the comparison page of the spikes' results")
+    report.add_argument("--results", help="results to read (default: reports/results.json of this repository)")
+    report.add_argument("--out", help="page to write (default: reports/comparison.html of this repository)")
+    report.set_defaults(func=cmd_report, name=DEFAULT_CLUSTER_NAME)
     return parser
 
 

@@ -36,7 +36,7 @@ from orka.runner.inventory import Host as InventoryHost
 from orka.runner.inventory import Inventory
 from orka.salt_keys import ensure_salt_keys
 from orka.settings import REPO_ROOT, Settings, Timeouts
-from orka.spec import DEFAULT_CLUSTER_NAME, ClusterSpec, MachineSpec, build_spec, node_names
+from orka.spec import DEFAULT_CLUSTER_NAME, ClusterSpec, MachineSpec, build_spec, master_machines, node_names
 from orka.wheelhouse import ensure_wheelhouse
 
 VAGRANT_DIR = REPO_ROOT / "vagrant"
@@ -91,10 +91,31 @@ class ClusterPaths:
         return VAGRANT_DIR / ".vagrant" if name == DEFAULT_CLUSTER_NAME else self.state_dir / "vagrant"
 
 
+# inotify instances one systemd node container takes (measured: the kernel's
+# default of 128 per user let 23 boot and stopped the 24th).
+INOTIFY_PER_CONTAINER = 5
+INOTIFY_LIMIT = Path("/proc/sys/fs/inotify/max_user_instances")
+
+
+def check_host_limits(machines: int) -> None:
+    """Refuse, with the fix, a docker cluster this host's kernel limits would half boot."""
+    try:
+        limit = int(INOTIFY_LIMIT.read_text())
+    except (OSError, ValueError):
+        return
+    if limit < machines * INOTIFY_PER_CONTAINER:
+        raise ClusterError(
+            f"fs.inotify.max_user_instances is {limit}: too low for systemd in {machines} node containers; "
+            f"fix: sudo sysctl -w fs.inotify.max_user_instances=8192 (make spike and make test do it)"
+        )
+
+
 def prepare(settings: Settings, name: str, emit: Emit) -> ClusterSpec:
     """Everything before `vagrant up`: provider, image, wheelhouse, key, plan."""
     provider, reason = choose_provider(settings.provider)
     emit(f"[orka] provider: {provider} ({reason})")
+    if provider == "docker":
+        check_host_limits(settings.cluster + len(master_machines(settings.methods)))
     paths = ClusterPaths.for_name(name)
     # The image (debootstrap, network bound) and the wheelhouse (pip, CPU
     # bound) are independent: build them side by side on a cold machine.

@@ -73,6 +73,9 @@ class RunContext:
     cluster_size: int
     provider: str
     tool_version: str
+    node_os: str = ""
+    tuning: str = ""  # how the method's tool was set up for speed, in a line
+    settings: dict[str, Any] = field(default_factory=dict)  # the settings the run used
 
 
 def records(result: PhaseResult, context: RunContext) -> list[dict[str, Any]]:
@@ -84,6 +87,7 @@ def records(result: PhaseResult, context: RunContext) -> list[dict[str, Any]]:
         "tool_version": context.tool_version,
         "cluster_size": context.cluster_size,
         "provider": context.provider,
+        "node_os": context.node_os,
         "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     whole = {
@@ -96,6 +100,8 @@ def records(result: PhaseResult, context: RunContext) -> list[dict[str, Any]]:
         "error": result.error,
         "order": [list(step) for step in result.order],
         "raw": result.raw,
+        "tuning": context.tuning,
+        "settings": context.settings,
     }
     per_host = [{**common, **asdict(h), "duration_s": round(result.duration_s, 3)} for h in result.hosts]
     return [whole, *per_host]

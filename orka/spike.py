@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from orka.cluster import Cluster
 from orka.methods import Method, load_method
@@ -58,15 +59,19 @@ class Spike:
 
     def record_check(self, node: str, check: str, ok: bool, duration_s: float, detail: str) -> None:
         """One verification check on one node (the verify phase is made of these)."""
-        outcome = HostOutcome(node, ok=ok, failed=0 if ok else 1, detail=f"{check}: {detail}" if detail else check)
-        self.record(PhaseResult(self.name, "verify", (outcome,), duration_s))
+        outcome = HostOutcome(node, ok=ok, failed=0 if ok else 1, detail=detail)
+        _, per_host = records(PhaseResult(self.name, "verify", (outcome,), duration_s), self.context)
+        append_records(self.results, [{**per_host, "check": check}])
 
 
 class SpikeRegistry:
     """The Spike of each method, on a cluster of its own from the pool."""
 
-    def __init__(self, pool: ClusterPool, run_id: str, results: Path, timeout_s: int, emit: Emit) -> None:
+    def __init__(
+        self, pool: ClusterPool, run_id: str, results: Path, timeout_s: int, emit: Emit, settings: dict[str, Any]
+    ) -> None:
         self.pool = pool
+        self.settings = settings
         self.run_id = run_id
         self.results = results
         self.timeout_s = timeout_s
@@ -80,6 +85,15 @@ class SpikeRegistry:
             method = load_method(method_name)(cluster, self.timeout_s)
             waited = method.wait_ready()
             self.emit(f"[orka] {method_name}: every node ready to drive after {waited:.1f} s")
-            context = RunContext(self.run_id, len(cluster.nodes), cluster.spec.provider, method.version())
+            os_release = cluster.run(cluster.nodes[0].name, ". /etc/os-release && echo $PRETTY_NAME").stdout.strip()
+            context = RunContext(
+                self.run_id,
+                len(cluster.nodes),
+                cluster.spec.provider,
+                method.version(),
+                node_os=os_release,
+                tuning=method.tuning,
+                settings=self.settings,
+            )
             spike = self._spikes[method_name] = Spike(method, cluster, context, self.results, self.emit)
         return spike

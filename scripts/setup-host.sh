@@ -10,6 +10,7 @@ command -v vagrant >/dev/null || need+=(vagrant)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v ssh >/dev/null || need+=(openssh-client)
 command -v rsync >/dev/null || need+=(rsync)
+command -v chromium >/dev/null || need+=(chromium)  # the comparison report's browser test
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 
 if [ ${#need[@]} -gt 0 ]; then
@@ -24,6 +25,17 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   echo "[orka] system packages installed in $((SECONDS - start)) s"
+fi
+
+# Every node runs systemd, which takes inotify instances; the kernel's default of
+# 128 per user stops the 24th node container from booting.
+if [ "$(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null || echo 8192)" -lt 8192 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    sysctl -q -w fs.inotify.max_user_instances=8192 fs.inotify.max_user_watches=524288
+    echo "[orka] raised fs.inotify.max_user_instances to 8192 (systemd in many node containers)"
+  else
+    echo "orka: note: fs.inotify.max_user_instances is low; clusters over ~20 nodes need: sudo sysctl -w fs.inotify.max_user_instances=8192" >&2
+  fi
 fi
 
 if ! docker info >/dev/null 2>&1; then

@@ -3,6 +3,8 @@
 Parametrized over method x node (IDs like `salt-orka-node-2`); each method's
 apply and orchestrate phases run first (on that method's own cluster), then
 these checks, so the same module verifies Salt, Ansible and the custom runner.
+Each check is a JUnit testcase of its own (properties method, phase=verify,
+node, check) and a verify record in reports/results.json.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import pytest
 from testinfra.host import Host
 
 from orka.spike import Spike
+from spikes.phases import phase_result
 
 pytestmark = pytest.mark.verify
 
 
 @pytest.fixture
 def host(spike: Spike, node: str) -> Host:
-    spike.ensure("apply", "orchestrate")
+    phase_result(spike, "orchestrate")  # and apply before it, once per method
     return spike.cluster.host(node)
 
 

@@ -10,7 +10,6 @@ Each with orka's JSON stdout callback, parsed into one outcome per node.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from orka.methods.base import Method
@@ -96,25 +95,14 @@ def parse_order(stdout: str) -> tuple[tuple[str, float, float], ...]:
 
 class AnsibleMethod(Method):
     name = "ansible"
-
-    def _ansible(self, command: str) -> tuple[str, str, int, float]:
-        start = time.monotonic()
-        result = self.cluster.run(CONTROL, f"sudo {JSON_OUTPUT} {command}", timeout=self.timeout_s)
-        return result.stdout, result.stderr, result.rc, time.monotonic() - start
+    tuning = "pipelining; SSH ControlMaster with ControlPersist 60s; forks 100; gather_subset min"
 
     def version(self) -> str:
         result = self.cluster.run(CONTROL, "ansible --version | head -1")
         return str(result.stdout).strip()
 
-    def wait_ready(self) -> float:
-        """Until every node answers Ansible's ping (agentless: sshd and Python are all it needs)."""
-        start = time.monotonic()
-        while not self.ping().ok and time.monotonic() - start < self.timeout_s:
-            time.sleep(0.5)
-        return time.monotonic() - start
-
     def _phase(self, phase: str, command: str, changes_fail: bool = False) -> PhaseResult:
-        stdout, stderr, rc, took = self._ansible(command)
+        stdout, stderr, rc, took = self.run_on(CONTROL, f"{JSON_OUTPUT} {command}")
         raw = stdout + stderr
         try:
             if phase == "ping":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import time
 from typing import ClassVar, Protocol
 
 from testinfra.backend.base import CommandResult
@@ -28,6 +29,7 @@ class Method(abc.ABC):
     """An orchestration method; every verb returns a PhaseResult with one outcome per node."""
 
     name: ClassVar[str]
+    tuning: ClassVar[str]  # how the tool is set up for speed, for the report
 
     def __init__(self, cluster: ClusterView, timeout_s: int) -> None:
         self.cluster = cluster
@@ -45,9 +47,22 @@ class Method(abc.ABC):
     def version(self) -> str:
         """The tool's version, as recorded with every result."""
 
-    @abc.abstractmethod
+    def run_on(self, machine: str, command: str) -> tuple[str, str, int, float]:
+        """(stdout, stderr, exit code, seconds) of a command run with sudo on a machine of the cluster."""
+        start = time.monotonic()
+        result = self.cluster.run(machine, f"sudo {command}", timeout=self.timeout_s)
+        return result.stdout, result.stderr, result.rc, time.monotonic() - start
+
+    def ready_probe(self) -> PhaseResult:
+        """What wait_ready asks until it succeeds: a ping, unless a method knows better."""
+        return self.ping()
+
     def wait_ready(self) -> float:
-        """Block until every node can be driven; return the seconds it took."""
+        """Block until every node can be driven (bounded by the timeout); return the seconds it took."""
+        start = time.monotonic()
+        while not self.ready_probe().ok and time.monotonic() - start < self.timeout_s:
+            time.sleep(0.5)
+        return time.monotonic() - start
 
     @abc.abstractmethod
     def ping(self) -> PhaseResult:

@@ -36,18 +36,13 @@ def step_order(report: RunReport) -> tuple[tuple[str, float, float], ...]:
 
 class CustomMethod(Method):
     name = "custom"
+    tuning = (
+        "one SSH session per host per step carrying the whole step (sudo python3 -); all hosts at once; "
+        "OpenSSH ControlMaster with ControlPersist 60s"
+    )
 
     def version(self) -> str:
         return f"orka-runner {__version__}"
-
-    def wait_ready(self) -> float:
-        """Until every node answers over SSH with sudo and Python."""
-        result = self.ping()
-        waited = result.duration_s
-        while not result.ok and waited < self.timeout_s:
-            result = self.ping()
-            waited += result.duration_s
-        return waited
 
     def _phase(self, phase: str, report: RunReport, changes_fail: bool = False) -> PhaseResult:
         runs = report.runs()

@@ -188,14 +188,20 @@ class Run:
             handle, partial = tempfile.mkstemp(dir=folder, prefix=".orka-")
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
-            # The new file takes the old one's mode and owner (or 0644) before it
-            # replaces it: never a moment with wider permissions than asked.
+            # The new content gets its final mode and owner before it replaces the
+            # old file: never a moment with wider permissions than asked.
             try:
                 old = os.stat(path)
-                os.chmod(partial, old.st_mode & 0o7777)
-                os.chown(partial, old.st_uid, old.st_gid)
+                mode, uid, gid = old.st_mode & 0o7777, old.st_uid, old.st_gid
             except FileNotFoundError:
-                os.chmod(partial, int(str(args.get("mode") or "644"), 8))
+                mode, uid, gid = 0o644, os.getuid(), os.getgid()
+            if args.get("mode") is not None:
+                mode = int(str(args["mode"]), 8)
+            uid = pwd.getpwnam(args["owner"]).pw_uid if args.get("owner") else uid
+            gid = grp.getgrnam(args["group"]).gr_gid if args.get("group") else gid
+            os.chmod(partial, mode)
+            if (uid, gid) != (os.getuid(), os.getgid()):
+                os.chown(partial, uid, gid)
             os.replace(partial, path)
         if os.path.exists(path):
             changed += self._ownership(path, args)

@@ -10,26 +10,50 @@ from __future__ import annotations
 import pytest
 
 from orka.spike import Spike
-from spikes.phases import check_apply, check_idempotence, check_orchestrate, check_ping
+from spikes.phases import check_apply, check_idempotence, check_node, check_orchestrate, check_ping
 
 pytestmark = [pytest.mark.ansible, pytest.mark.xdist_group("ansible")]
 
 
+@pytest.mark.phase("ping")
 def test_ping_every_node_pongs(spike: Spike) -> None:
     check_ping(spike)
 
 
+@pytest.mark.phase("ping")
+def test_ping(spike: Spike, node: str) -> None:
+    check_node(spike, "ping", node)
+
+
+@pytest.mark.phase("apply")
 def test_playbook_converges(spike: Spike) -> None:
     check_apply(spike)
 
 
+@pytest.mark.phase("apply")
+def test_apply(spike: Spike, node: str) -> None:
+    check_node(spike, "apply", node)
+
+
+@pytest.mark.phase("idempotence")
 def test_second_run_changes_nothing(spike: Spike) -> None:
     check_idempotence(spike)
 
 
+@pytest.mark.phase("idempotence")
+def test_idempotence(spike: Spike, node: str) -> None:
+    check_node(spike, "idempotence", node)
+
+
+@pytest.mark.phase("orchestrate")
 def test_orchestrate_primary_before_secondaries(spike: Spike) -> None:
     steps = check_orchestrate(spike)
     assert len(steps) == 2, f"one play for the primary, then one for the secondaries: {steps}"
+
+
+@pytest.mark.phase("orchestrate")
+def test_orchestrate(spike: Spike, node: str) -> None:
+    check_node(spike, "orchestrate", node)
 
 
 def test_nodes_run_no_agent(spike: Spike) -> None:

@@ -15,26 +15,50 @@ import pytest
 
 from orka.settings import REPO_ROOT
 from orka.spike import Spike
-from spikes.phases import check_apply, check_idempotence, check_orchestrate, check_ping
+from spikes.phases import check_apply, check_idempotence, check_node, check_orchestrate, check_ping
 
 pytestmark = [pytest.mark.custom, pytest.mark.xdist_group("custom")]
 
 
+@pytest.mark.phase("ping")
 def test_ping_every_node_answers(spike: Spike) -> None:
     check_ping(spike)
 
 
+@pytest.mark.phase("ping")
+def test_ping(spike: Spike, node: str) -> None:
+    check_node(spike, "ping", node)
+
+
+@pytest.mark.phase("apply")
 def test_apply_converges(spike: Spike) -> None:
     check_apply(spike)
 
 
+@pytest.mark.phase("apply")
+def test_apply(spike: Spike, node: str) -> None:
+    check_node(spike, "apply", node)
+
+
+@pytest.mark.phase("idempotence")
 def test_second_apply_changes_nothing(spike: Spike) -> None:
     check_idempotence(spike)
 
 
+@pytest.mark.phase("idempotence")
+def test_idempotence(spike: Spike, node: str) -> None:
+    check_node(spike, "idempotence", node)
+
+
+@pytest.mark.phase("orchestrate")
 def test_orchestrate_primary_before_secondaries(spike: Spike) -> None:
     steps = check_orchestrate(spike)
     assert steps == ["publish cluster.json on the primary", "fetch cluster.json on the secondaries"]
+
+
+@pytest.mark.phase("orchestrate")
+def test_orchestrate(spike: Spike, node: str) -> None:
+    check_node(spike, "orchestrate", node)
 
 
 def test_the_cli_a_plan_calls(spike: Spike, tmp_path: Path) -> None:

@@ -14,25 +14,49 @@ import pytest
 
 from orka.runner import Host, Inventory, parse_taskfile, run_taskfile
 from orka.spike import Spike
-from spikes.phases import check_apply, check_idempotence, check_orchestrate, check_ping
+from spikes.phases import check_apply, check_idempotence, check_node, check_orchestrate, check_ping
 
 pytestmark = [pytest.mark.salt, pytest.mark.xdist_group("salt")]
 
 
+@pytest.mark.phase("ping")
 def test_ping_every_minion_answers(spike: Spike) -> None:
     check_ping(spike)
 
 
+@pytest.mark.phase("ping")
+def test_ping(spike: Spike, node: str) -> None:
+    check_node(spike, "ping", node)
+
+
+@pytest.mark.phase("apply")
 def test_highstate_converges(spike: Spike) -> None:
     check_apply(spike)
 
 
+@pytest.mark.phase("apply")
+def test_apply(spike: Spike, node: str) -> None:
+    check_node(spike, "apply", node)
+
+
+@pytest.mark.phase("idempotence")
 def test_second_highstate_changes_nothing(spike: Spike) -> None:
     check_idempotence(spike)
 
 
+@pytest.mark.phase("idempotence")
+def test_idempotence(spike: Spike, node: str) -> None:
+    check_node(spike, "idempotence", node)
+
+
+@pytest.mark.phase("orchestrate")
 def test_orchestrate_primary_before_secondaries(spike: Spike) -> None:
     assert check_orchestrate(spike) == ["orka-primary", "orka-secondaries"]
+
+
+@pytest.mark.phase("orchestrate")
+def test_orchestrate(spike: Spike, node: str) -> None:
+    check_node(spike, "orchestrate", node)
 
 
 def test_states_render_for_the_redhat_family(spike: Spike) -> None:

@@ -1,0 +1,253 @@
+"""What a spike run hands to Bamboo: reports/junit.xml and the facts shown with it.
+
+Bamboo tracks a test build to build by its name, so a spike testcase's name
+and properties are a contract: `test_<what>[<method>-<node>]` for a check of
+one node (or `test_<what>` for a check of a whole phase), carrying the
+properties method, phase, node (when the name has one), duration_s (the
+phase's duration) and, for the verify checks, check. `validate_junit` checks
+a file against that contract:
+
+    python -m orka.junit reports/junit.xml    # exit 1 and the problems, or 0
+
+The same facts of the run (provider, cluster size, methods, tool versions)
+become the JUnit testsuite's properties and the environment table of
+reports/pytest.html.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import re
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from orka import __version__
+from orka.results import PHASES
+from orka.settings import METHODS, REPO_ROOT, Settings
+
+DEFAULT_JUNIT = REPO_ROOT / "reports" / "junit.xml"
+#: The phase property of a method's test that checks something beside its phases (a hand command, a render).
+EXTRA = "extra"
+VERIFY = "verify"
+#: The package (JUnit classname) of the spike tests.
+SPIKES_PACKAGE = "spikes"
+
+PER_NODE_NAME = re.compile(r"^test_\w+\[(?P<method>[a-z]+)-(?P<node>[A-Za-z0-9][A-Za-z0-9._-]*)\]$")
+WHOLE_PHASE_NAME = re.compile(r"^test_\w+$")
+COMPARISON = "comparison.html"
+
+
+def case_properties(
+    method: str, phase: str, node: str | None, duration_s: float, check: str | None = None
+) -> list[tuple[str, str]]:
+    """The properties of one spike testcase, in a fixed order."""
+    props = [("method", method), ("phase", phase)]
+    if node:
+        props.append(("node", node))
+    if check:
+        props.append(("check", check))
+    props.append(("duration_s", f"{duration_s:.3f}"))
+    return props
+
+
+# --- the facts of the run -------------------------------------------------------------------------
+
+
+def pinned_tools(pins: Path) -> dict[str, str]:
+    """`name==version` lines of the wheelhouse pins (what the nodes install), by name."""
+    tools: dict[str, str] = {}
+    if pins.is_file():
+        for line in pins.read_text().splitlines():
+            name, sep, version = line.split("#", 1)[0].strip().partition("==")
+            if sep and name and version:
+                tools[name.strip()] = version.strip()
+    return tools
+
+
+def recorded_facts(results: Path, run_id: str) -> dict[str, Any]:
+    """What reports/results.json says this run ran on: provider, cluster size, node OS, each method's tool."""
+    try:
+        records = json.loads(results.read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(records, list):
+        return {}
+    ours = [r for r in records if isinstance(r, dict) and r.get("run_id") == run_id]
+    facts: dict[str, Any] = {}
+    for key in ("provider", "cluster_size", "node_os"):
+        values = list(dict.fromkeys(r[key] for r in ours if r.get(key) not in (None, "")))
+        if values:
+            facts[key] = values[0] if len(values) == 1 else ", ".join(map(str, values))
+    methods = list(dict.fromkeys(str(r["method"]) for r in ours if r.get("method")))
+    if methods:
+        facts["methods"] = methods
+    tools = {r["method"]: r["tool_version"] for r in ours if r.get("method") and r.get("tool_version")}
+    if tools:
+        facts["tools"] = tools
+    return facts
+
+
+def suite_properties(settings: Settings, results: Path, run_id: str) -> dict[str, str]:
+    """The JUnit testsuite's properties: as the run found them, else as the settings asked."""
+    facts = recorded_facts(results, run_id)
+    return {
+        "provider": str(facts.get("provider", settings.provider)),
+        "cluster_size": str(facts.get("cluster_size", settings.cluster)),
+        "run_id": run_id,
+    }
+
+
+def environment(settings: Settings, run_id: str, pins: Path) -> dict[str, Any]:
+    """The html report's environment table, from what is known before anything boots."""
+    tools: dict[str, str] = {name: f"{version} (pinned)" for name, version in pinned_tools(pins).items()}
+    if "custom" in settings.methods:
+        tools["orka-runner"] = __version__
+    return _escaped(
+        {
+            "orka": __version__,
+            "Run id": run_id,
+            "Settings file": _shown_path(settings.source),
+            "Provider": settings.provider,
+            "Cluster size": settings.cluster,
+            "Methods": ", ".join(settings.methods),
+            "Tools": tools,
+        }
+    )
+
+
+def recorded_environment(settings: Settings, results: Path, run_id: str) -> dict[str, Any]:
+    """The environment entries the run itself found out: they replace what the settings asked for."""
+    facts = recorded_facts(results, run_id)
+    found: dict[str, Any] = {}
+    if "provider" in facts:
+        found["Provider"] = _as_run(str(facts["provider"]), settings.provider)
+    if "cluster_size" in facts:
+        found["Cluster size"] = _as_run(str(facts["cluster_size"]), str(settings.cluster))
+    if "methods" in facts:
+        found["Methods"] = _as_run(", ".join(facts["methods"]), ", ".join(settings.methods))
+    if "node_os" in facts:
+        found["Node OS"] = facts["node_os"]
+    if "tools" in facts:
+        found["Tools (as run)"] = facts["tools"]
+    return _escaped(found)
+
+
+def _as_run(found: str, asked: str) -> str:
+    return found if found == asked else f"{found} (settings: {asked})"
+
+
+def _shown_path(source: str) -> str:
+    path = Path(source)
+    return str(path.relative_to(REPO_ROOT)) if path.is_absolute() and path.is_relative_to(REPO_ROOT) else source
+
+
+def _escaped(values: dict[str, Any]) -> dict[str, Any]:
+    # pytest-html puts environment values into its page as HTML.
+    def one(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {str(k): one(v) for k, v in value.items()}
+        return html.escape(str(value))
+
+    return {key: one(value) for key, value in values.items()}
+
+
+def comparison_link(html_report: Path, comparison: Path) -> str:
+    """The html report's paragraph linking the methods' comparison (relative, so the folder can move)."""
+    href = os.path.relpath(comparison, html_report.parent)
+    return (
+        f'<p>The methods compared: <a href="{html.escape(href)}">{html.escape(comparison.name)}</a> '
+        "(from reports/results.json, by <code>orka report</code>).</p>"
+    )
+
+
+# --- the check of a junit.xml ---------------------------------------------------------------------
+
+
+def validate_junit(path: Path | str) -> list[str]:
+    """The problems of a JUnit XML file as Bamboo should read it from a spike run; empty when fine."""
+    path = Path(path)
+    try:
+        root = ET.parse(path).getroot()
+    except FileNotFoundError:
+        return [f"{path}: no such file"]
+    except (OSError, ET.ParseError) as exc:
+        return [f"{path}: not readable JUnit XML: {exc}"]
+    cases = list(root.iter("testcase"))
+    if not cases:
+        return [f"{path}: no testcases"]
+    problems: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    for case in cases:
+        classname, name = case.get("classname", ""), case.get("name", "")
+        label = f"{classname}::{name}"
+        if (classname, name) in seen:
+            problems.append(f"{label}: appears twice: Bamboo could not tell the two apart")
+        seen.add((classname, name))
+        if classname.split(".")[0] == SPIKES_PACKAGE:
+            problems += [f"{label}: {problem}" for problem in _spike_case_problems(name, _properties(case))]
+    return problems
+
+
+def _properties(case: ET.Element) -> dict[str, str]:
+    return {p.get("name", ""): p.get("value", "") for p in case.iterfind("properties/property")}
+
+
+def _spike_case_problems(name: str, props: Mapping[str, str]) -> list[str]:
+    per_node = PER_NODE_NAME.match(name)
+    if per_node is None and not WHOLE_PHASE_NAME.match(name):
+        return ["the name reads neither test_<what>[<method>-<node>] nor test_<what> (a whole-phase test)"]
+    problems: list[str] = []
+    required = ["method", "phase", "duration_s"]
+    if per_node is not None:
+        required.append("node")
+    if props.get("phase") == VERIFY:
+        required.append("check")
+    missing = [key for key in required if not props.get(key)]
+    if missing:
+        problems.append(f"no {', '.join(missing)} property")
+    if per_node is not None and per_node["method"] not in METHODS:
+        params = name[name.index("[") :]
+        problems.append(f"the name's {params} does not begin with a method ({', '.join(METHODS)})")
+    elif per_node is not None:
+        for key in ("method", "node"):
+            if props.get(key) and props[key] != per_node[key]:
+                problems.append(f"property {key}={props[key]!r} but the name says {per_node[key]!r}")
+    if props.get("method") and props["method"] not in METHODS:
+        problems.append(f"property method={props['method']!r} is none of {', '.join(METHODS)}")
+    if props.get("phase") and props["phase"] not in (*PHASES, EXTRA):
+        problems.append(f"property phase={props['phase']!r} is none of {', '.join((*PHASES, EXTRA))}")
+    if props.get("duration_s"):
+        try:
+            duration = float(props["duration_s"])
+        except ValueError:
+            duration = -1.0
+        if not math.isfinite(duration) or duration < 0:
+            problems.append(f"property duration_s={props['duration_s']!r} is not a number of seconds")
+    return problems
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) > 1 or args[:1] in (["-h"], ["--help"]):
+        print("usage: python -m orka.junit [JUNIT_XML]  (default: reports/junit.xml)")
+        return 2 if len(args) > 1 else 0
+    path = Path(args[0]) if args else DEFAULT_JUNIT
+    problems = validate_junit(path)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{path}: {len(problems)} problem(s)")
+        return 1
+    cases = len(list(ET.parse(path).getroot().iter("testcase")))
+    print(f"{path}: {cases} testcases, fine")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

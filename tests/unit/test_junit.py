@@ -1,0 +1,329 @@
+"""Unit tests of orka.junit: the JUnit contract Bamboo reads, its check, and the run's facts.
+
+data/junit/salt.xml was written by a real `pytest spikes/ -m salt` run (3 nodes,
+docker provider); the broken variants are made from it here, one fault each.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+from orka import junit
+from orka.results import HostOutcome, PhaseResult
+from orka.settings import REPO_ROOT, load_settings
+from spikes.phases import check_node
+
+SAMPLE = Path(__file__).parent / "data" / "junit" / "salt.xml"
+NODES = ["orka-node-1", "orka-node-2", "orka-node-3"]
+
+
+def cases(root: ET.Element) -> dict[str, ET.Element]:
+    return {case.get("name", ""): case for case in root.iter("testcase")}
+
+
+def props(case: ET.Element) -> dict[str, str]:
+    return {p.get("name", ""): p.get("value", "") for p in case.iter("property")}
+
+
+def drop_property(case: ET.Element, name: str) -> None:
+    properties = case.find("properties")
+    assert properties is not None
+    properties.remove(next(p for p in properties if p.get("name") == name))
+
+
+def variant(tmp_path: Path, change: Callable[[ET.Element], None]) -> Path:
+    tree = ET.parse(SAMPLE)
+    change(tree.getroot())
+    path = tmp_path / "junit.xml"
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+    return path
+
+
+# --- the recorded sample -------------------------------------------------------------------------
+
+
+def test_the_recorded_salt_run_is_valid() -> None:
+    assert junit.validate_junit(SAMPLE) == []
+
+
+def test_the_recorded_sample_holds_no_secret() -> None:
+    assert "PRIVATE KEY" not in SAMPLE.read_text()
+
+
+def test_the_sample_has_a_testcase_per_phase_and_node() -> None:
+    names = cases(ET.parse(SAMPLE).getroot())
+    for phase in ("ping", "apply", "idempotence", "orchestrate"):
+        for node in NODES:
+            case = names[f"test_{phase}[salt-{node}]"]
+            assert props(case) == {
+                "method": "salt",
+                "phase": phase,
+                "node": node,
+                "duration_s": props(case)["duration_s"],
+            }
+    # The whole-phase checks stay, with the same phase duration as their nodes'.
+    whole = names["test_highstate_converges"]
+    assert props(whole)["phase"] == "apply"
+    assert props(whole)["duration_s"] == props(names["test_apply[salt-orka-node-2]"])["duration_s"]
+    verify = props(names["test_node_conf[salt-orka-node-2]"])
+    assert verify["phase"] == "verify"
+    assert verify["check"] == "test_node_conf"
+    assert verify["node"] == "orka-node-2"
+
+
+def test_the_sample_suite_says_what_it_ran_on() -> None:
+    suite = ET.parse(SAMPLE).getroot().find("testsuite")
+    assert suite is not None
+    found = {p.get("name"): p.get("value") for p in suite.iterfind("properties/property")}
+    assert found["provider"] == "docker"
+    assert found["cluster_size"] == "3"
+    assert found["run_id"]
+
+
+# --- broken variants -----------------------------------------------------------------------------
+
+
+def _drop(name: str, prop: str) -> Callable[[ET.Element], None]:
+    return lambda root: drop_property(cases(root)[name], prop)
+
+
+def _rename(name: str, new: str) -> Callable[[ET.Element], None]:
+    return lambda root: cases(root)[name].set("name", new)
+
+
+def _set(name: str, prop: str, value: str) -> Callable[[ET.Element], None]:
+    def change(root: ET.Element) -> None:
+        case = cases(root)[name]
+        next(p for p in case.iter("property") if p.get("name") == prop).set("value", value)
+
+    return change
+
+
+def _duplicate(name: str) -> Callable[[ET.Element], None]:
+    def change(root: ET.Element) -> None:
+        suite = root.find("testsuite")
+        assert suite is not None
+        suite.append(cases(root)[name])
+
+    return change
+
+
+BROKEN = {
+    "per-node case without node": (_drop("test_apply[salt-orka-node-2]", "node"), "no node property"),
+    "case without method": (_drop("test_ping[salt-orka-node-1]", "method"), "no method property"),
+    "case without phase": (_drop("test_highstate_converges", "phase"), "no phase property"),
+    "case without duration": (_drop("test_idempotence[salt-orka-node-3]", "duration_s"), "no duration_s property"),
+    "verify case without check": (_drop("test_node_conf[salt-orka-node-1]", "check"), "no check property"),
+    "name without method": (
+        _rename("test_apply[salt-orka-node-2]", "test_apply[orka-node-2]"),
+        "does not begin with a method",
+    ),
+    "name of no test": (_rename("test_apply[salt-orka-node-2]", "apply on orka-node-2"), "the name reads neither"),
+    "name and node disagree": (_set("test_apply[salt-orka-node-2]", "node", "orka-node-3"), "the name says"),
+    "unknown phase": (_set("test_apply[salt-orka-node-2]", "phase", "deploy"), "phase='deploy' is none of"),
+    "duration not a number": (_set("test_apply[salt-orka-node-2]", "duration_s", "soon"), "not a number of seconds"),
+    "the same case twice": (_duplicate("test_apply[salt-orka-node-2]"), "appears twice"),
+}
+
+
+@pytest.mark.parametrize(("change", "expected"), BROKEN.values(), ids=BROKEN.keys())
+def test_a_broken_variant_is_reported(tmp_path: Path, change: Callable[[ET.Element], None], expected: str) -> None:
+    problems = junit.validate_junit(variant(tmp_path, change))
+    assert len(problems) == 1, problems
+    assert expected in problems[0]
+
+
+def test_a_problem_names_its_testcase(tmp_path: Path) -> None:
+    (problem,) = junit.validate_junit(variant(tmp_path, _drop("test_apply[salt-orka-node-2]", "node")))
+    assert problem.startswith("spikes.salt.test_salt::test_apply[salt-orka-node-2]: ")
+
+
+def test_no_testcases(tmp_path: Path) -> None:
+    def empty(root: ET.Element) -> None:
+        for suite in root.iter("testsuite"):
+            for case in list(suite.iter("testcase")):
+                suite.remove(case)
+
+    path = variant(tmp_path, empty)
+    assert junit.validate_junit(path) == [f"{path}: no testcases"]
+
+
+def test_no_file_or_no_xml(tmp_path: Path) -> None:
+    assert junit.validate_junit(tmp_path / "missing.xml") == [f"{tmp_path / 'missing.xml'}: no such file"]
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<testsuites><testsuite>")
+    (problem,) = junit.validate_junit(broken)
+    assert "not readable JUnit XML" in problem
+
+
+def test_other_tests_are_not_held_to_the_spike_names(tmp_path: Path) -> None:
+    path = tmp_path / "unit.xml"
+    path.write_text(
+        '<testsuites><testsuite name="orka"><testcase classname="tests.unit.test_spec" name="builds the plan"/>'
+        "</testsuite></testsuites>"
+    )
+    assert junit.validate_junit(path) == []
+
+
+# --- python -m orka.junit ------------------------------------------------------------------------
+
+
+def test_main_exits_0_on_a_good_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert junit.main([str(SAMPLE)]) == 0
+    assert "34 testcases, fine" in capsys.readouterr().out
+
+
+def test_main_exits_1_printing_the_problems(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = variant(tmp_path, _drop("test_apply[salt-orka-node-2]", "node"))
+    assert junit.main([str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "test_apply[salt-orka-node-2]: no node property" in out
+    assert "1 problem(s)" in out
+
+
+# --- what the conftest writes ---------------------------------------------------------------------
+
+
+def test_case_properties_in_their_order() -> None:
+    assert junit.case_properties("salt", "apply", "orka-node-2", 39.4287) == [
+        ("method", "salt"),
+        ("phase", "apply"),
+        ("node", "orka-node-2"),
+        ("duration_s", "39.429"),
+    ]
+    assert junit.case_properties("ansible", "verify", "orka-node-1", 0.5, check="test_node_conf") == [
+        ("method", "ansible"),
+        ("phase", "verify"),
+        ("node", "orka-node-1"),
+        ("check", "test_node_conf"),
+        ("duration_s", "0.500"),
+    ]
+    assert junit.case_properties("custom", "ping", None, 0.3) == [
+        ("method", "custom"),
+        ("phase", "ping"),
+        ("duration_s", "0.300"),
+    ]
+
+
+@dataclass
+class FakeSpike:
+    """What check_node uses of a Spike: the phases done, and run for one not done yet."""
+
+    done: dict[str, PhaseResult]
+    name: str = "salt"
+    ran: list[str] = field(default_factory=list)
+
+    def run(self, phase: str) -> PhaseResult:
+        self.ran.append(phase)
+        raise AssertionError(f"{phase} ran again")
+
+
+def fake(phase: str, *hosts: HostOutcome, error: str = "") -> FakeSpike:
+    done = {p: PhaseResult("salt", p, hosts, 1.0, error=error) for p in ("ping", "apply", phase)}
+    return FakeSpike(done)
+
+
+def test_a_node_check_fails_with_that_nodes_detail() -> None:
+    detail = "failed: orka-index: Source file salt://orka/files/index.html not found"
+    spike = fake(
+        "apply", HostOutcome("orka-node-1", ok=True, changed=10), HostOutcome("orka-node-2", False, 0, 1, detail)
+    )
+    assert check_node(spike, "apply", "orka-node-1").changed == 10  # type: ignore[arg-type]
+    with pytest.raises(pytest.fail.Exception) as failed:
+        check_node(spike, "apply", "orka-node-2")  # type: ignore[arg-type]
+    assert str(failed.value) == f"orka-node-2: {detail}"
+    assert spike.ran == [], "the phase ran once, for the method; the node checks read its result"
+
+
+def test_a_node_with_no_outcome_fails_with_the_phases_error() -> None:
+    spike = fake("orchestrate", HostOutcome("orka-node-1", ok=True), error="salt-run exited 1")
+    with pytest.raises(pytest.fail.Exception) as failed:
+        check_node(spike, "orchestrate", "orka-node-3")  # type: ignore[arg-type]
+    assert str(failed.value) == "salt orchestrate: no outcome for orka-node-3: salt-run exited 1"
+
+
+def test_a_fresh_node_the_first_apply_did_not_change_fails() -> None:
+    spike = fake("apply", HostOutcome("orka-node-1", ok=True, changed=0))
+    with pytest.raises(pytest.fail.Exception, match="must be changed by the first apply"):
+        check_node(spike, "apply", "orka-node-1")  # type: ignore[arg-type]
+
+
+# --- the facts of the run -------------------------------------------------------------------------
+
+
+def write_results(path: Path, run_id: str) -> None:
+    common = {"run_id": run_id, "cluster_size": 5, "provider": "docker", "node_os": "Debian GNU/Linux 12 (bookworm)"}
+    path.write_text(
+        json.dumps(
+            [
+                {**common, "run_id": "an-older-run", "method": "salt", "tool_version": "salt 3007.1"},
+                {**common, "method": "salt", "phase": "ping", "node": None, "tool_version": "salt 3008.4 (Argon)"},
+                {**common, "method": "custom", "phase": "ping", "node": None, "tool_version": "orka-runner 0.1.0"},
+            ]
+        )
+    )
+
+
+def test_suite_properties_are_what_the_run_found(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    write_results(results, "run-1")
+    settings = load_settings(None, {"provider": "auto", "cluster": 3})
+    assert junit.suite_properties(settings, results, "run-1") == {
+        "provider": "docker",
+        "cluster_size": "5",
+        "run_id": "run-1",
+    }
+    # Before anything recorded (the cluster never came up): what the settings asked for.
+    assert junit.suite_properties(settings, tmp_path / "none.json", "run-1") == {
+        "provider": "auto",
+        "cluster_size": "3",
+        "run_id": "run-1",
+    }
+
+
+def test_the_environment_table_before_and_after_the_run(tmp_path: Path) -> None:
+    pins = tmp_path / "wheelhouse.txt"
+    pins.write_text("# the pins\nsalt==3008.4\nansible-core==2.19.14  # the last for Python 3.11\n")
+    settings = load_settings(None, {"provider": "auto"})
+    before = junit.environment(settings, "run-1", pins)
+    assert before["Settings file"] == "settings/user_settings.yaml"
+    assert before["Provider"] == "auto"
+    assert before["Tools"]["salt"] == "3008.4 (pinned)"
+    assert before["Tools"]["ansible-core"] == "2.19.14 (pinned)"
+
+    results = tmp_path / "results.json"
+    write_results(results, "run-1")
+    after = junit.recorded_environment(settings, results, "run-1")
+    assert after["Provider"] == "docker (settings: auto)"
+    assert after["Methods"] == "salt, custom (settings: salt, ansible, custom)"
+    assert after["Tools (as run)"] == {"salt": "salt 3008.4 (Argon)", "custom": "orka-runner 0.1.0"}
+    assert after["Node OS"] == "Debian GNU/Linux 12 (bookworm)"
+
+
+def test_the_comparison_link_is_relative_to_the_html_report() -> None:
+    reports = Path("/repo/reports")
+    link = junit.comparison_link(reports / "pytest.html", reports / "comparison.html")
+    assert '<a href="comparison.html">' in link
+    elsewhere = junit.comparison_link(Path("/tmp/out/run.html"), reports / "comparison.html")
+    assert '<a href="../../repo/reports/comparison.html">' in elsewhere
+
+
+def test_the_bamboo_plan_reads_the_junit_xml_a_spike_run_writes() -> None:
+    plan = yaml.safe_load((REPO_ROOT / "bamboo-specs" / "bamboo.yml").read_text())
+    assert plan["version"] == 2
+    (job_name,) = [job for stage in plan["stages"] for jobs in stage.values() for job in jobs["jobs"]]
+    job = plan[job_name]
+    assert [task["script"]["scripts"] for task in job["tasks"]] == [["make spike"]]
+    (parser,) = [t["any-task"] for t in job["final-tasks"] if "any-task" in t]
+    assert parser["plugin-key"] == "com.atlassian.bamboo.plugins.testresultparser:task.testresultparser.junit"
+    assert REPO_ROOT / parser["configuration"]["testResultsDirectory"] == junit.DEFAULT_JUNIT
+    assert job["artifacts"] == [
+        {"name": "reports", "location": "reports", "pattern": "**/*", "shared": False, "required": False}
+    ]

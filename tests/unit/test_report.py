@@ -1,0 +1,551 @@
+"""orka report: the comparison page says what the recorded results say.
+
+Inputs are recorded results in tests/unit/data/results/ (all_green.json: three
+methods, every phase, three nodes; one_node_failing.json: ansible's apply
+failed on orka-node-2, and so did its idempotence, orchestrate and verify
+there; missing_method.json: custom did not run). The page is parsed with
+html.parser and the tests look at the elements a reviewer reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orka.errors import OrkaError
+from orka.report import (
+    RAW_TAIL_LINES,
+    ReportError,
+    count_effort,
+    load_results,
+    meaningful_lines,
+    render_comparison,
+)
+from orka.results import PHASES
+from orka.settings import REPO_ROOT
+
+DATA = Path(__file__).parent / "data" / "results"
+METHODS = ("salt", "ansible", "custom")
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+# -- a small DOM of the page ---------------------------------------------------
+
+
+@dataclass
+class Element:
+    tag: str
+    attrs: dict[str, str]
+    children: list[Element | str] = field(default_factory=list)
+
+    def text(self) -> str:
+        parts = [c if isinstance(c, str) else c.text() for c in self.children]
+        return re.sub(r"\s+", " ", " ".join(parts)).strip()
+
+    def iter(self) -> Iterator[Element]:
+        yield self
+        for child in self.children:
+            if isinstance(child, Element):
+                yield from child.iter()
+
+    def find_all(self, tag: str | None = None, **attrs: str) -> list[Element]:
+        wanted = {k.rstrip("_").replace("_", "-"): v for k, v in attrs.items()}
+        return [
+            e
+            for e in self.iter()
+            if (tag is None or e.tag == tag) and all(e.attrs.get(k) == v for k, v in wanted.items())
+        ]
+
+    def find(self, tag: str | None = None, **attrs: str) -> Element:
+        found = self.find_all(tag, **attrs)
+        assert len(found) == 1, f"expected one <{tag} {attrs}>, found {len(found)}"
+        return found[0]
+
+    def classes(self) -> set[str]:
+        return set(self.attrs.get("class", "").split())
+
+
+class TreeBuilder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = Element("#document", {})
+        self.stack = [self.root]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        element = Element(tag, {k: v or "" for k, v in attrs})
+        self.stack[-1].children.append(element)
+        if tag not in VOID:
+            self.stack.append(element)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.stack[-1].children.append(Element(tag, {k: v or "" for k, v in attrs}))
+
+    def handle_endtag(self, tag: str) -> None:
+        for depth in range(len(self.stack) - 1, 0, -1):
+            if self.stack[depth].tag == tag:
+                del self.stack[depth:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        self.stack[-1].children.append(data)
+
+
+def parse(html: str) -> Element:
+    builder = TreeBuilder()
+    builder.feed(html)
+    builder.close()
+    return builder.root
+
+
+@dataclass
+class Page:
+    html: str
+    dom: Element
+
+    def cell(self, method: str, phase: str) -> Element:
+        return self.dom.find("td", data_method=method, data_phase=phase)
+
+    def section(self, name: str) -> Element:
+        return self.dom.find("section", id=name)
+
+
+# -- inputs --------------------------------------------------------------------
+
+
+def records(name: str) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = json.loads((DATA / f"{name}.json").read_text())
+    return data
+
+
+def write_records(path: Path, data: list[dict[str, Any]]) -> Path:
+    path.write_text(json.dumps(data))
+    return path
+
+
+def bench_file(folder: Path) -> Path:
+    """A small bench_methods.json as benchmarks/bench_methods.py writes it."""
+    rows = []
+    for size, factor in ((3, 1.0), (10, 2.5)):
+        for tool, base in (("custom", 0.4), ("ansible", 1.6)):
+            for phase, scale in (("ping", 1.0), ("apply", 3.0), ("apply2", 2.0)):
+                rows.append(
+                    {"size": size, "run": 1, "tool": tool, "phase": phase, "seconds": round(base * scale * factor, 3),
+                     "valid": True, "exit_code": 0, "changed": 0, "problem": "", "output": ""}
+                )  # fmt: skip
+    rows.append(
+        {"size": 10, "run": 1, "tool": "pyinfra", "phase": "ping", "seconds": 9.9, "valid": False, "exit_code": 1,
+         "changed": None, "problem": "connected to 1 of 10 nodes", "output": ""}
+    )  # fmt: skip
+    report = {
+        "date": "2026-11-26T14:05:40+00:00",
+        "machine": {"nproc": 2, "memory_mb": 24105, "platform": "Linux-6.1-x86_64"},
+        "versions": {"python": "3.11.7", "ansible-core": "2.19.14"},
+        "sizes": [3, 10],
+        "tools": ["custom", "ansible", "pyinfra"],
+        "runs_per_size": 1,
+        "notes": ["ping is measured cold"],
+        "records": rows,
+    }
+    path = folder / "bench_methods.json"
+    path.write_text(json.dumps(report))
+    return path
+
+
+def spikes_tree(root: Path) -> Path:
+    """A spikes folder with known counts: comments, blank lines and excluded files around the counted lines."""
+    files = {
+        # salt: 2 files, 3 + 2 lines
+        "salt/top.sls": "# the top file\n\nbase:\n  '*':\n    - orka\n",
+        "salt/orka/map.jinja": (
+            "{#- values per OS family,\n    over two lines -#}\n{% set a = 1 %}\n\n{# one #}\n{% set b = 2 %}\n"
+        ),
+        "salt/README.md": "# notes\nnot counted\n",
+        "salt/__init__.py": "",
+        "salt/test_salt.py": "def test_x() -> None:\n    pass\n",
+        "salt/tests/extra.sls": "not: counted\n",
+        "salt/.hidden/x.sls": "not: counted\n",
+        # ansible: 3 files, 2 + 2 + 1 lines
+        "ansible/ansible.cfg": "# comment\n[defaults]\n; an ini comment\nforks = 100\n",
+        "ansible/playbook.yml": "---\n# a play\n- hosts: all\n",
+        "ansible/roles/orka/templates/node.conf.j2": "{# a template comment #}\nnode={{ inventory_hostname }}\n",
+        "ansible/roles/orka/files/notes.txt": "not a counted suffix\n",
+        # custom: 1 file, 4 lines
+        "custom/desired_state.yml": "# tasks\ntasks:\n  - name: tree\n    package: {name: tree}\n\n  - ping: {}\n",
+    }
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+RenderFn = Callable[..., Page]
+
+
+@pytest.fixture(scope="module")
+def render(tmp_path_factory: pytest.TempPathFactory) -> RenderFn:
+    """Render a page into a folder of its own; the page parsed. Same inputs, same page: rendered once."""
+    folder = tmp_path_factory.mktemp("report")
+    spikes = spikes_tree(folder / "spikes")
+    bench = bench_file(folder)
+    cache: dict[tuple[str, bool], Page] = {}
+
+    def make(name: str, *, with_bench: bool = True) -> Page:
+        key = (name, with_bench)
+        if key not in cache:
+            out = folder / f"{name}-{with_bench}" / "comparison.html"
+            written = render_comparison(
+                DATA / f"{name}.json", out, spikes_dir=spikes, bench_path=bench if with_bench else None
+            )
+            assert written == out
+            html = out.read_text()
+            cache[key] = Page(html, parse(html))
+        return cache[key]
+
+    return make
+
+
+# -- the matrix ----------------------------------------------------------------
+
+
+def test_all_green_every_cell_passes_with_its_time(render: RenderFn) -> None:
+    page = render("all_green")
+    for method in METHODS:
+        for phase in PHASES:
+            cell = page.cell(method, phase)
+            assert cell.attrs["data-status"] == "pass", (method, phase)
+            assert "PASS" in cell.text()
+    # Times as recorded, with the units a reader expects.
+    assert "23.0 s" in page.cell("salt", "apply").text()
+    assert "21.5 s" in page.cell("ansible", "apply").text()
+    assert "0.33 s" in page.cell("custom", "ping").text()
+    assert "0.19 s" in page.cell("custom", "orchestrate").text()
+    # Changes and failures over every node.
+    assert "30 changed · 0 failed" in page.cell("salt", "apply").text()
+    assert "0 changed · 0 failed" in page.cell("ansible", "idempotence").text()
+    # verify has no whole-phase record: 5 checks x 3 nodes, time is their sum.
+    verify = page.cell("salt", "verify").text()
+    assert "15 checks · 0 failed" in verify
+    assert "5.94 s" in verify
+    assert "5/5 checks" in verify
+    # The orchestration's steps ran one after the other.
+    assert "2 steps in order" in page.cell("salt", "orchestrate").text()
+    # The total per method: salt 2.773 + 23.001 + 8.124 + 3.875 + 5.94.
+    row = page.section("matrix").find("tr", data_method="salt")
+    assert "43.7 s" in row.find("td", class_="total-cell").text()
+    assert "None: every phase of every method that ran passed." in page.section("failures").text()
+
+
+def test_per_node_detail_under_each_cell(render: RenderFn) -> None:
+    cell = render("all_green").cell("custom", "apply")
+    details = cell.find("details", class_="nodes")
+    assert "open" not in details.attrs  # a passing cell keeps its nodes folded
+    lines = [li.text() for li in details.find_all("li")]
+    assert [line.split()[1] for line in lines] == ["orka-node-1", "orka-node-2", "orka-node-3"]
+    assert all("10 changed" in line and "tree package" in line for line in lines)
+
+
+def test_failed_cell_says_fail_and_shows_the_node_and_why(render: RenderFn) -> None:
+    page = render("one_node_failing")
+    cell = page.cell("ansible", "apply")
+    assert cell.attrs["data-status"] == "fail"
+    assert cell.find("span", class_="status").text() == "FAIL"
+    assert "1 failed" in cell.text()
+    details = cell.find("details", class_="nodes")
+    assert "open" in details.attrs  # a failed cell shows its nodes at once
+    failing = [li for li in details.find_all("li") if "bad" in li.classes()]
+    assert len(failing) == 1
+    assert "orka-node-2" in failing[0].text()
+    assert "No package matching 'tree' is available" in failing[0].text()
+    # The phases after it, as they went on that node.
+    assert page.cell("ansible", "idempotence").attrs["data-status"] == "fail"
+    assert "Destination directory /etc/orka does not exist" in page.cell("ansible", "orchestrate").text()
+    verify = page.cell("ansible", "verify")
+    assert verify.attrs["data-status"] == "fail"
+    assert "5 failed" in verify.text()
+    assert "0/5 checks" in verify.text()
+    assert "test_node_conf" in verify.text()
+    # ping passed, and the other methods are untouched.
+    assert page.cell("ansible", "ping").attrs["data-status"] == "pass"
+    assert page.cell("salt", "apply").attrs["data-status"] == "pass"
+    card = next(c for c in page.dom.find_all("div") if "card" in c.classes() and "ansible" in c.text())
+    assert "1/5 phases passed" in card.text()
+
+
+def test_failure_shows_the_tools_output_escaped_in_details(render: RenderFn) -> None:
+    page = render("one_node_failing")
+    failure = page.dom.find("div", id="failure-ansible-apply")
+    assert failure.find("h3").text() == "ansible · apply: FAIL"
+    assert "orka-node-2" in failure.text()
+    raw = failure.find("details", class_="raw")
+    assert "ansible's output of apply" in raw.find("summary").text()
+    pre = raw.find("pre")
+    assert "[WARNING]: Platform linux on host orka-node-2" in pre.text()
+    assert '"status": "failed", "changed": false' in pre.text()  # the JSON as the tool printed it
+    # The cell links to it.
+    assert page.cell("ansible", "apply").find("a", class_="out").attrs["href"] == "#failure-ansible-apply"
+    # Only failures have a failure block.
+    assert {f.attrs["id"] for f in page.section("failures").find_all("div", class_="failure")} == {
+        f"failure-ansible-{phase}" for phase in ("apply", "idempotence", "orchestrate", "verify")
+    }
+
+
+def test_long_output_is_trimmed_to_its_end_and_escaped(tmp_path: Path) -> None:
+    data = records("one_node_failing")
+    whole = next(r for r in data if (r["method"], r["phase"], r["node"]) == ("ansible", "apply", None))
+    whole["raw"] = "\n".join(f"<line {i:04d}>" for i in range(500)) + "\n<script>alert('x')</script>\n"
+    out = render_comparison(write_records(tmp_path / "results.json", data), tmp_path / "page.html", bench_path=None)
+    html = out.read_text()
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+    pre = parse(html).find("div", id="failure-ansible-apply").find("pre")
+    shown = pre.text()
+    assert "<line 0499>" in shown
+    assert f"<line {501 - RAW_TAIL_LINES:04d}>" in shown
+    assert f"<line {500 - RAW_TAIL_LINES:04d}>" not in shown
+    assert f"the last {RAW_TAIL_LINES} of 501 lines" in html
+
+
+def test_a_method_that_did_not_run_says_not_run(render: RenderFn) -> None:
+    page = render("missing_method")
+    for phase in PHASES:
+        cell = page.cell("custom", phase)
+        assert cell.attrs["data-status"] == "not-run"
+        assert cell.text() == "not run"
+    assert page.cell("salt", "apply").attrs["data-status"] == "pass"
+    assert "not run" in page.section("matrix").find("tr", data_method="custom").find("td", class_="total-cell").text()
+    facts = page.section("facts").find("tr", data_method="custom")
+    assert "not run" in facts.text()
+
+
+def test_a_phase_without_records_is_not_a_pass(tmp_path: Path) -> None:
+    data = [r for r in records("all_green") if not (r["method"] == "salt" and r["phase"] == "orchestrate")]
+    out = render_comparison(write_records(tmp_path / "results.json", data), tmp_path / "page.html", bench_path=None)
+    cell = parse(out.read_text()).find("td", data_method="salt", data_phase="orchestrate")
+    assert cell.attrs["data-status"] == "missing"
+    assert "no record" in cell.text()
+
+
+def test_only_the_latest_run_and_it_says_so(tmp_path: Path) -> None:
+    older = records("one_node_failing")
+    for r in older:
+        r["run_id"] = "20261125T090000Z"
+        r["recorded_at"] = r["recorded_at"].replace("2026-11-26", "2026-11-25")
+    results = write_records(tmp_path / "results.json", older + records("all_green"))
+    dom = parse(render_comparison(results, tmp_path / "page.html", bench_path=None).read_text())
+    assert dom.find("td", data_method="ansible", data_phase="apply").attrs["data-status"] == "pass"
+    notice = dom.find("p", id="older-runs").text()
+    assert "holds 2 runs" in notice
+    assert "only the latest" in notice
+    assert "20261126T135935Z" in notice
+    assert "20261125T090000Z" in notice
+
+
+# -- facts, charts, effort -----------------------------------------------------
+
+
+def test_facts_name_versions_provider_os_settings_and_tuning(render: RenderFn) -> None:
+    facts = render("all_green").section("facts")
+    rows = {m: facts.find("tr", data_method=m).text() for m in METHODS}
+    assert "salt 3008.4 (Argon)" in rows["salt"]
+    assert "ansible [core 2.19.14]" in rows["ansible"]
+    assert "orka-runner 0.1.0" in rows["custom"]
+    for method in METHODS:
+        assert "docker" in rows[method]
+        assert "Debian GNU/Linux 12 (bookworm)" in rows[method]
+        assert "2026-11-26" in rows[method]
+    assert "pipelining" in rows["ansible"]
+    assert "acceptance_wait_time 1" in rows["salt"]
+    assert "one SSH session per host per step" in rows["custom"]
+    settings = {
+        tr.find_all("td")[0].text(): tr.find_all("td")[1].text()
+        for tr in facts.find("table", id="settings").find_all("tr")
+    }
+    assert settings["cluster"] == "3"
+    assert settings["provider"] == "docker"
+    assert settings["timeouts.command_s"] == "300"
+    assert settings["methods"] == "salt, ansible, custom"
+    lede = render("all_green").dom.find("p", class_="lede").text()
+    assert "3 nodes" in lede
+    assert "docker" in lede
+    assert "Debian GNU/Linux 12 (bookworm)" in lede
+
+
+def test_charts_are_inline_svg(render: RenderFn) -> None:
+    page = render("all_green")
+    for chart in ("chart-phases", "chart-sizes"):
+        svgs = page.dom.find("figure", id=chart).find_all("svg")
+        assert len(svgs) == 1, chart
+        assert svgs[0].attrs.get("role") == "img"
+    # Several charts in one document: every id once.
+    ids = [e.attrs["id"] for e in page.dom.iter() if "id" in e.attrs]
+    assert len(ids) == len(set(ids))
+    caption = page.dom.find("figure", id="chart-sizes").find("figcaption").text()
+    assert "2026-11-26" in caption
+    assert "pyinfra at 10 nodes" in caption  # an invalid measurement is said, not drawn
+    assert "connected to 1 of 10 nodes" in caption
+
+
+def test_without_benchmark_results_the_page_says_how_to_get_them(render: RenderFn, tmp_path: Path) -> None:
+    assert "chart-sizes" not in render("all_green", with_bench=False).html
+    out = render_comparison(DATA / "all_green.json", tmp_path / "page.html", bench_path=tmp_path / "none.json")
+    note = parse(out.read_text()).find("p", id="no-bench").text()
+    assert "no benchmark results at" in note
+    assert "make bench-methods" in note
+
+
+@pytest.mark.parametrize("name", ["all_green", "one_node_failing", "missing_method"])
+def test_self_contained_no_script_no_external_resource(render: RenderFn, name: str) -> None:
+    html = render(name).html
+    assert not re.search(r"""\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", html, re.IGNORECASE)
+    assert not re.search(r"url\(\s*['\"]?\s*(?:https?:)?//", html, re.IGNORECASE)
+    assert "@import" not in html
+    assert "<script" not in html.lower()
+    assert "<link" not in html.lower()
+    assert not [e for e in render(name).dom.iter() if e.tag in ("img", "iframe", "object", "embed")]
+
+
+def test_effort_counts_files_and_lines_of_the_spikes_folder(render: RenderFn) -> None:
+    effort = render("all_green").section("effort")
+    counted = {
+        m: (effort.find("tr", data_method=m).find("td", class_="num files").text(),
+            effort.find("tr", data_method=m).find("td", class_="num lines").text())
+        for m in METHODS
+    }  # fmt: skip
+    assert counted == {"salt": ("2", "5"), "ansible": ("3", "5"), "custom": ("1", "4")}
+    files = effort.find("tr", data_method="salt").text()
+    assert "orka/map.jinja" in files
+    assert "test_salt.py" not in files
+    assert "README.md" not in files
+
+
+def test_count_effort_rules(tmp_path: Path) -> None:
+    views = {v.method: v for v in count_effort(spikes_tree(tmp_path / "spikes"))}
+    assert [f.path for f in views["salt"].files] == ["orka/map.jinja", "top.sls"]
+    assert [f.path for f in views["ansible"].files] == [
+        "ansible.cfg",
+        "playbook.yml",
+        "roles/orka/templates/node.conf.j2",
+    ]
+    assert (views["salt"].lines, views["ansible"].lines, views["custom"].lines) == (5, 5, 4)
+    missing = {v.method: v for v in count_effort(tmp_path / "elsewhere")}
+    assert not missing["salt"].exists
+    assert missing["salt"].files == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        ("a: 1\n\n   \n# c\n  # indented\nb: 2\n", 2),
+        ("{#- one\n two -#}\nx\n", 1),
+        ("x {# inline #} y\n{# whole #}\n", 1),
+        ("[s]\n; ini\nk = v\n", 2),
+    ],
+)
+def test_meaningful_lines(text: str, lines: int) -> None:
+    assert meaningful_lines(text) == lines
+
+
+def test_the_repository_spikes_are_counted() -> None:
+    views = {v.method: v for v in count_effort(REPO_ROOT / "spikes")}
+    assert all(views[m].exists and views[m].files and views[m].lines > 0 for m in METHODS)
+    assert all(not f.path.startswith("test_") for v in views.values() for f in v.files)
+
+
+# -- errors and writing --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (None, "no results at"),
+        ("", "is empty"),
+        ("  \n", "is empty"),
+        ("[{", "is not valid JSON"),
+        ('{"method": "salt"}', "holds a JSON dict, not the list"),
+        ("[]", "holds no result records"),
+    ],
+)
+def test_missing_or_invalid_results_is_a_clear_error(tmp_path: Path, content: str | None, says: str) -> None:
+    results = tmp_path / "results.json"
+    if content is not None:
+        results.write_text(content)
+    out = tmp_path / "comparison.html"
+    with pytest.raises(ReportError) as raised:
+        render_comparison(results, out, bench_path=None)
+    assert isinstance(raised.value, OrkaError)
+    message = str(raised.value)
+    assert str(results) in message
+    assert says in message
+    assert "run `pytest spikes/` first" in message
+    assert not out.exists()
+
+
+def test_load_results_keeps_only_records() -> None:
+    found = load_results(DATA / "missing_method.json")
+    assert {r["method"] for r in found} == {"salt", "ansible"}
+
+
+def test_written_atomically_no_temp_file_left(tmp_path: Path) -> None:
+    out = tmp_path / "reports" / "comparison.html"
+    render_comparison(DATA / "all_green.json", out, bench_path=None)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["comparison.html"]
+    assert out.read_text().rstrip().endswith("</html>")
+    assert out.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_crash_while_writing_keeps_the_old_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "comparison.html"
+    out.write_text("the old page")
+
+    def crash(fd: int) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "fsync", crash)
+    with pytest.raises(OSError, match="disk full"):
+        render_comparison(DATA / "all_green.json", out, bench_path=None)
+    assert out.read_text() == "the old page"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["comparison.html"]
+
+
+# -- orka report ---------------------------------------------------------------
+
+
+def run_orka(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "orka", "report", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_orka_report_writes_the_page_and_prints_its_path(tmp_path: Path) -> None:
+    out = tmp_path / "comparison.html"
+    done = run_orka("--results", str(DATA / "one_node_failing.json"), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(out)
+    assert 'data-status="fail"' in out.read_text()
+
+
+def test_orka_report_without_results_is_exit_2_with_the_fix(tmp_path: Path) -> None:
+    missing = tmp_path / "results.json"
+    done = run_orka("--results", str(missing), "--out", str(tmp_path / "comparison.html"))
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert done.stderr.startswith("orka: error: ")
+    assert str(missing) in done.stderr
+    assert "pytest spikes/" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "comparison.html").exists()
