@@ -49,9 +49,6 @@ from typing import Any
 
 import yaml
 
-# orka's runner reads its control-socket folder once, at import: give it one of
-# our own, so closing its connections never touches anyone else's.
-os.environ["ORKA_SSH_CONTROL_DIR"] = tempfile.mkdtemp(prefix="orka-bm-methods-ssh-")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from orka.cluster import Cluster, ClusterPaths, started
@@ -59,7 +56,6 @@ from orka.progress import to_stderr
 from orka.runner import Inventory, RunReport, parse_taskfile, run_taskfile
 from orka.settings import REPO_ROOT, load_settings
 
-CONTROL_DIR = Path(os.environ["ORKA_SSH_CONTROL_DIR"])
 NAME = "orka-bench"
 TOOLS = ("custom", "custom-cli", "ansible", "pyinfra")
 PHASES = ("ping", "apply", "apply2")
@@ -237,9 +233,8 @@ def pyinfra_deploy(tool: str) -> str:
 
 def runner_inventory(nodes: list[Node], known_hosts: Path) -> str:
     hosts = {n.name: {"address": n.address, "user": n.user, "key": n.key, "port": n.port} for n in nodes}
-    # The nodes are new every time, at addresses seen before: a known_hosts of our own.
-    options = ["-o", f"UserKnownHostsFile={known_hosts}"]
-    return yaml.safe_dump({"ssh_options": options, "hosts": hosts}, sort_keys=False)
+    # The nodes are new every time, at addresses seen before: no host key to check.
+    return yaml.safe_dump({"known_hosts": "none", "hosts": hosts}, sort_keys=False)
 
 
 def read_ssh_config(path: Path, names: list[str]) -> list[Node]:
@@ -350,7 +345,8 @@ class Bench:
         }
 
     def cold(self) -> int:
-        closed = close_masters(CONTROL_DIR) + close_masters(self.ansible_cp)
+        # orka's runner keeps its connections only for the length of one run.
+        closed = close_masters(self.ansible_cp)
         shutil.rmtree(self.ansible_cp, ignore_errors=True)
         return closed
 
@@ -604,11 +600,7 @@ def measure_size(size: int, tools: list[str], runs: int, records: list[dict[str,
 
 
 def main() -> int:
-    try:
-        return bench(sys.argv[1:])
-    finally:
-        close_masters(CONTROL_DIR)
-        shutil.rmtree(CONTROL_DIR, ignore_errors=True)
+    return bench(sys.argv[1:])
 
 
 def bench(argv: list[str]) -> int:

@@ -38,7 +38,7 @@ class CustomMethod(Method):
     name = "custom"
     tuning = (
         "one SSH session per host per step carrying the whole step (sudo python3 -); all hosts at once; "
-        "OpenSSH ControlMaster with ControlPersist 60s"
+        "asyncssh connections opened once per run and shared by its steps"
     )
 
     def version(self) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from orka.runner.inventory import Host, Inventory
-from orka.runner.ssh import run_over_ssh
+from orka.runner.ssh import CONNECTIONS, Connections, run_over_ssh
 from orka.runner.taskfile import Step, TaskFile
 
 PAYLOAD = (Path(__file__).parent / "remote.py").read_text()
@@ -137,22 +137,30 @@ def run_taskfile(
     """Run every step in order; a step after a failed one is reported as not run."""
     start = time.monotonic()
     allowed = {h.name for h in inventory.select(limit)}
-    steps: list[tuple[str, tuple[HostRun, ...]]] = []
-    failed_before = ""
-    for step in taskfile.steps:
-        hosts = [h for h in inventory.select(step.hosts) if h.name in allowed]
-        if failed_before:
-            steps.append(
-                (step.name, tuple(HostRun(h.name, step.name, error=f"not run: {failed_before}") for h in hosts))
-            )
-            continue
+    plan = [(step, [h for h in inventory.select(step.hosts) if h.name in allowed]) for step in taskfile.steps]
 
-        async def run_step(step: Step = step, hosts: list[Host] = hosts) -> list[HostRun]:
-            jobs = [run_host(h, job_for(h, inventory, step, taskfile.family, check), step.name, timeout) for h in hosts]
-            return list(await asyncio.gather(*jobs))
+    async def run_all() -> list[tuple[str, tuple[HostRun, ...]]]:
+        # One connection per host for the whole run, shared by its steps.
+        connections = Connections()
+        CONNECTIONS.set(connections)
+        steps: list[tuple[str, tuple[HostRun, ...]]] = []
+        failed_before = ""
+        try:
+            for step, hosts in plan:
+                if failed_before:
+                    not_run = tuple(HostRun(h.name, step.name, error=f"not run: {failed_before}") for h in hosts)
+                    steps.append((step.name, not_run))
+                    continue
+                jobs = [
+                    run_host(h, job_for(h, inventory, step, taskfile.family, check), step.name, timeout) for h in hosts
+                ]
+                runs = tuple(await asyncio.gather(*jobs))
+                steps.append((step.name, runs))
+                if not all(r.ok for r in runs):
+                    failed_before = f"step {step.name!r} failed"
+        finally:
+            await connections.close()
+        return steps
 
-        runs = tuple(asyncio.run(run_step()))
-        steps.append((step.name, runs))
-        if not all(r.ok for r in runs):
-            failed_before = f"step {step.name!r} failed"
+    steps = asyncio.run(run_all())
     return RunReport(tuple(steps), time.monotonic() - start)

@@ -4,7 +4,7 @@ Knows nothing of pytest, Vagrant or orka's clusters: a Bamboo plan hands it
 any servers, as a YAML file:
 
     vars: {method: custom}            # for every host
-    ssh_options: [-o, UserKnownHostsFile=~/.ssh/fleet_known_hosts]   # optional, for every host
+    known_hosts: ~/.ssh/known_hosts   # host keys to check against (the default); `none` checks none
     hosts:
       web-1: {address: 10.0.0.5, user: deploy, key: ~/.ssh/id_ed25519, groups: [primary], vars: {role: primary}}
       web-2: {address: 10.0.0.6, user: deploy, key: ~/.ssh/id_ed25519, groups: [secondaries]}
@@ -14,7 +14,6 @@ or from an OpenSSH config (hosts named as its `Host` entries).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ class Host:
     port: int = 22
     key: str = ""
     ssh_config: str = ""  # when set, `name` is a Host entry of this OpenSSH config
-    ssh_options: tuple[str, ...] = ()  # more `ssh` arguments, e.g. ("-o", "UserKnownHostsFile=/path")
+    known_hosts: str = "~/.ssh/known_hosts"  # or "none": no host key check
     groups: tuple[str, ...] = ()
     vars: dict[str, Any] = field(default_factory=dict)
 
@@ -70,13 +69,13 @@ def load_inventory(path: Path) -> Inventory:
         raise InventoryError(f"inventory {path}: needs a `hosts:` mapping of host name to its settings")
     if not isinstance(data.get("vars") or {}, dict):
         raise InventoryError(f"inventory {path}: `vars` must be a mapping of name to value")
-    unknown_top = set(data) - {"vars", "hosts", "ssh_options"}
+    unknown_top = set(data) - {"vars", "hosts", "known_hosts"}
     if unknown_top:
         raise InventoryError(f"inventory {path}: unknown key(s) {', '.join(sorted(map(str, unknown_top)))}; "
-                             "allowed: hosts, vars, ssh_options")  # fmt: skip
-    ssh_options = data.get("ssh_options") or []
-    if not isinstance(ssh_options, list) or not all(isinstance(o, str) for o in ssh_options):
-        raise InventoryError(f"inventory {path}: `ssh_options` is a list of ssh arguments, e.g. [-o, Port=2222]")
+                             "allowed: hosts, vars, known_hosts")  # fmt: skip
+    known_hosts = data.get("known_hosts", "~/.ssh/known_hosts")
+    if not isinstance(known_hosts, str) or not known_hosts:
+        raise InventoryError(f"inventory {path}: `known_hosts` is a file of host keys, or `none` to check none")
     known = {"address", "user", "port", "key", "groups", "vars"}
     hosts = []
     for name, spec in data["hosts"].items():
@@ -102,7 +101,7 @@ def load_inventory(path: Path) -> Inventory:
                 port=port,
                 key=key,
                 groups=tuple(map(str, groups)),
-                ssh_options=tuple(os.path.expanduser(o) for o in ssh_options),
+                known_hosts=known_hosts,
                 vars=dict(spec.get("vars", {})),
             )
         )
