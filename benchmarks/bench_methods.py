@@ -54,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from orka.cluster import Cluster, ClusterPaths, started
 from orka.progress import to_stderr
 from orka.runner import Inventory, RunReport, parse_taskfile, run_taskfile
+from orka.runner.ssh import read_ssh_config
 from orka.settings import REPO_ROOT, load_settings
 
 NAME = "orka-bench"
@@ -231,25 +232,15 @@ def pyinfra_deploy(tool: str) -> str:
         """)
 
 
-def runner_inventory(nodes: list[Node], known_hosts: Path) -> str:
+def runner_inventory(nodes: list[Node]) -> str:
     hosts = {n.name: {"address": n.address, "user": n.user, "key": n.key, "port": n.port} for n in nodes}
     # The nodes are new every time, at addresses seen before: no host key to check.
     return yaml.safe_dump({"known_hosts": "none", "hosts": hosts}, sort_keys=False)
 
 
-def read_ssh_config(path: Path, names: list[str]) -> list[Node]:
+def nodes_from_ssh_config(path: Path, names: list[str]) -> list[Node]:
     """HostName, User, IdentityFile and Port of each node, from Vagrant's ssh-config."""
-    entries: dict[str, dict[str, str]] = {}
-    current: dict[str, str] | None = None
-    for raw in path.read_text().splitlines():
-        parts = raw.strip().split(None, 1)
-        if len(parts) != 2 or parts[0].startswith("#"):
-            continue
-        key, value = parts[0].lower(), parts[1].strip().strip('"')
-        if key == "host":
-            current = entries.setdefault(value, {})
-        elif current is not None:
-            current.setdefault(key, value)
+    entries = read_ssh_config(path)
     nodes = []
     for name in names:
         entry = entries.get(name)
@@ -306,7 +297,7 @@ class Bench:
     def __init__(self, cluster: Cluster, work: Path) -> None:
         self.cluster = cluster
         self.inventory: Inventory = cluster.inventory()
-        self.nodes = read_ssh_config(ClusterPaths.for_name(NAME).ssh_config, [n.name for n in cluster.nodes])
+        self.nodes = nodes_from_ssh_config(ClusterPaths.for_name(NAME).ssh_config, [n.name for n in cluster.nodes])
         self.size = len(self.nodes)
         self.work = work
         self.ansible_cp = work / "ansible-cp"
@@ -321,7 +312,7 @@ class Bench:
 
     def write_files(self) -> None:
         w = self.write
-        self.files["runner-inventory"] = w("runner-inventory.yml", runner_inventory(self.nodes, self.work / "kh-cli"))
+        self.files["runner-inventory"] = w("runner-inventory.yml", runner_inventory(self.nodes))
         self.files["ping-tasks"] = w("ping.yml", PING_TASKS + "\n")
         self.files["ansible.cfg"] = w("ansible.cfg", ansible_cfg(self.ansible_cp))
         self.files["ansible-inventory"] = w("ansible-hosts.ini", ansible_inventory(self.nodes))

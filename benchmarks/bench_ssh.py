@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from orka.cluster import ClusterPaths, started
 from orka.progress import to_stderr
+from orka.runner.ssh import read_ssh_config
 from orka.settings import REPO_ROOT, load_settings
 
 REMOTE = "sudo -n python3 -c pass"
@@ -51,18 +52,6 @@ async def openssh_round(config: Path, hosts: list[str], control_dir: Path | None
     return time.monotonic() - start
 
 
-def read_ssh_config(config: Path) -> dict[str, dict[str, str]]:
-    hosts: dict[str, dict[str, str]] = {}
-    current: dict[str, str] = {}
-    for line in config.read_text().splitlines():
-        key, _, value = line.strip().partition(" ")
-        if key == "Host":
-            current = hosts.setdefault(value.strip(), {})
-        elif key:
-            current[key] = value.strip()
-    return hosts
-
-
 async def asyncssh_round(entries: dict[str, dict[str, str]], hosts: list[str], pool: dict[str, object]) -> float:
     import asyncssh
 
@@ -71,8 +60,8 @@ async def asyncssh_round(entries: dict[str, dict[str, str]], hosts: list[str], p
         if conn is None:
             entry = entries[host]
             conn = await asyncssh.connect(
-                entry["HostName"], port=int(entry.get("Port", 22)), username=entry["User"],
-                client_keys=[entry["IdentityFile"].strip('"')], known_hosts=None,
+                entry["hostname"], port=int(entry.get("port", 22)), username=entry["user"],
+                client_keys=[entry["identityfile"]], known_hosts=None,
             )  # fmt: skip
         result = await conn.run(REMOTE, check=True)  # type: ignore[attr-defined]
         assert result.exit_status == 0
