@@ -7,13 +7,18 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 export VAGRANT_CHECKPOINT_DISABLE := 1
 
-.PHONY: spike test unit lint bench down host
+.PHONY: spike test test-libvirt unit lint bench bench-methods down host
 
 spike: host $(VENV)/.installed
 	$(BIN)/pytest spikes/ $(PYTEST_ARGS)
 
 test: host $(VENV)/.installed
-	$(BIN)/pytest tests/ $(PYTEST_ARGS)
+	$(BIN)/pytest tests/ -m "not libvirt" $(PYTEST_ARGS)
+
+# The libvirt provider on real VMs, with orka's offline box (slow where the CPU is emulated).
+test-libvirt: host $(VENV)/.installed
+	@scripts/setup-libvirt.sh
+	$(BIN)/pytest tests/integration/test_libvirt.py $(PYTEST_ARGS)
 
 unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)

@@ -7,9 +7,11 @@ The logic lives in the orka package; this file only connects it to pytest.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,10 @@ from testinfra.host import Host
 from orka import junit
 from orka.cluster import WHEELHOUSE_PINS, Cluster, started
 from orka.errors import OrkaError
+from orka.parallel import GroupScheduling, write_groups
 from orka.pool import ClusterPool
-from orka.progress import Emit
+from orka.preflight import check_files
+from orka.progress import Emit, ProgressRelay, relay_to, tagged
 from orka.settings import METHODS, REPO_ROOT, Settings, load_settings, resolve_settings_path
 from orka.spec import cluster_name_for, master_machines, node_names
 from orka.spike import Spike, SpikeRegistry
@@ -28,11 +32,15 @@ from orka.spike import Spike, SpikeRegistry
 SETTINGS = pytest.StashKey[Settings]()
 RUN_ID = pytest.StashKey[str]()
 METADATA = pytest.StashKey[dict[str, Any]]()  # pytest-metadata's dict: the html report's environment table
+RELAY = pytest.StashKey[ProgressRelay]()  # xdist controller: the workers' progress lines to the terminal
+XDIST_DIR = pytest.StashKey[Path]()  # xdist controller: where the workers leave their tests' groups
 CALL_DURATION = pytest.StashKey[float]()
 SPIKES_DIR = REPO_ROOT / "spikes"
-REPORTS = REPO_ROOT / "reports"
+# Where a spike run leaves its reports: reports/, or ORKA_REPORTS (orka's own tests
+# run spike sessions there, so the reports of the user's last run stay as they were).
+REPORTS = Path(os.environ.get("ORKA_REPORTS") or REPO_ROOT / "reports").resolve()
 RESULTS = REPORTS / "results.json"
-JUNIT_XML = junit.DEFAULT_JUNIT  # reports/junit.xml, where the Bamboo plan reads it
+JUNIT_XML = REPORTS / junit.DEFAULT_JUNIT.name  # reports/junit.xml, where the Bamboo plan reads it
 HTML_REPORT = REPORTS / "pytest.html"
 
 
@@ -40,13 +48,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("orka", "orka cluster")
     group.addoption("--settings", help="settings file (default: ORKA_SETTINGS, else settings/user_settings.yaml)")
     group.addoption("--cluster-size", type=int, help="number of nodes, overrides settings: cluster")
-    group.addoption("--provider", help="auto, docker, virtualbox or libvirt, overrides settings: provider")
+    group.addoption("--provider", help="auto, docker, virtualbox, libvirt or static, overrides settings: provider")
     group.addoption("--keep-cluster", action="store_true", help="leave the (last) cluster up after the run")
     group.addoption("--reuse-cluster", action="store_true", help="use a cluster kept by --keep-cluster")
+    group.addoption(
+        "--results",
+        default=str(RESULTS),
+        help="the spike run's records, replaced by each run (default: reports/results.json; "
+        "reports/scale/<nodes>.json keeps a run per cluster size for the report's scale chart)",
+    )
+    group.addoption("--cluster-name", help="the cluster's name, for its state in .orka/clusters/ (default: orka)")
 
 
 def _runs_spikes(config: pytest.Config) -> bool:
     return any(Path(str(arg).split("::")[0]).resolve().is_relative_to(SPIKES_DIR) for arg in config.args)
+
+
+def _results(config: pytest.Config) -> Path:
+    """--results, relative to the folder pytest was started in (workers share the controller's)."""
+    return (config.invocation_params.dir / str(config.getoption("results"))).resolve()
 
 
 def _run_id(config: pytest.Config) -> str:
@@ -60,10 +80,15 @@ def _run_id(config: pytest.Config) -> str:
 @pytest.hookimpl(tryfirst=True)  # before junitxml and pytest-html read their options
 def pytest_configure(config: pytest.Config) -> None:
     _run_id(config)
+    if hasattr(config, "workerinput"):
+        # orka hands xdist the groups itself (orka/parallel.py): xdist's loadgroup must not rename node IDs.
+        config.option.loadgroup = False
     if hasattr(config, "workerinput") or config.option.collectonly or not _runs_spikes(config):
         return  # a worker, a --collect-only, or not a spike run: no reports to start
+    # Bad settings stop the run here (a usage error), before the last run's reports are touched.
+    _settings(config)
     # A new spike run starts a new results.json: reports compare one run.
-    RESULTS.unlink(missing_ok=True)
+    _results(config).unlink(missing_ok=True)
     # And leaves reports/junit.xml (for Bamboo) and reports/pytest.html, unless told where else.
     if hasattr(config.option, "xmlpath") and not config.option.xmlpath:
         config.option.xmlpath = str(JUNIT_XML)
@@ -72,9 +97,57 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.self_contained_html = True
 
 
-def pytest_configure_node(node: object) -> None:
-    """xdist: every worker records under the controller's run id."""
-    node.workerinput["orka_run_id"] = node.config.stash[RUN_ID]  # type: ignore[attr-defined]
+def pytest_configure_node(node: Any) -> None:
+    """xdist: every worker records under the controller's run id, says its tests' groups, relays its progress."""
+    config: pytest.Config = node.config
+    if XDIST_DIR not in config.stash:
+        config.stash[XDIST_DIR] = Path(tempfile.mkdtemp(prefix="orka-xdist-"))
+        config.stash[RELAY] = ProgressRelay(_relay_writer(config))
+    node.workerinput["orka_run_id"] = config.stash[RUN_ID]
+    node.workerinput["orka_xdist_dir"] = str(config.stash[XDIST_DIR])
+    node.workerinput["orka_progress"] = config.stash[RELAY].address
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> GroupScheduling | None:
+    """`--dist loadgroup` (the default): each xdist_group (a spike method) whole on one worker, node IDs unchanged.
+
+    A spike run is scheduled so whatever --dist says: a method's tests spread over workers would
+    bring its cluster up on each of them, and make a worker switch clusters back and forth."""
+    dist = config.getvalue("dist")
+    if XDIST_DIR not in config.stash or dist == "each" or (dist != "loadgroup" and not _runs_spikes(config)):
+        return None
+    if dist != "loadgroup":
+        config.get_terminal_writer().line(f"[orka] spikes: --dist {dist} ignored, each method's tests on one worker")
+    return GroupScheduling(config, log, config.stash[XDIST_DIR])
+
+
+def _relay_writer(config: pytest.Config) -> Emit:
+    """The controller prints a worker's line on a line of its own, between the test progress."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    writer = config.get_terminal_writer()
+    lock = threading.Lock()
+
+    def write(line: str) -> None:
+        with lock:
+            if reporter is not None:
+                reporter.ensure_newline()
+            if writer.width_of_current_line:
+                writer.line()
+            writer.line(line)
+
+    return write
+
+
+def _stop_relay(config: pytest.Config) -> None:
+    """Print the workers' last lines, then remove the relay and the groups."""
+    relay = config.stash.get(RELAY, None)
+    if relay is not None:
+        del config.stash[RELAY]
+        relay.close()
+    folder = config.stash.get(XDIST_DIR, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _settings(config: pytest.Config) -> Settings:
@@ -83,7 +156,7 @@ def _settings(config: pytest.Config) -> Settings:
         path = resolve_settings_path(config.getoption("settings"), os.environ)
         overrides = {"cluster": config.getoption("cluster_size"), "provider": config.getoption("provider")}
         try:
-            config.stash[SETTINGS] = load_settings(path, overrides)
+            config.stash[SETTINGS] = check_files(load_settings(path, overrides))
         except OrkaError as exc:
             raise pytest.UsageError(str(exc)) from None
     return config.stash[SETTINGS]
@@ -132,6 +205,9 @@ def phase_of(item: pytest.Item) -> str:
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Run each method's phases in order, its verification right after them, one method after another."""
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input and "orka_xdist_dir" in worker_input:  # for the controller's GroupScheduling
+        write_groups(Path(worker_input["orka_xdist_dir"]), worker_input["workerid"], items)
     if not any(drives_a_method(item) for item in items):
         return
     order = {m: i for i, m in enumerate(_settings(config).methods)}
@@ -161,6 +237,14 @@ def _terminal_emit(config: pytest.Config) -> Emit:
     return emit
 
 
+def _emit(config: pytest.Config) -> Emit:
+    """Progress to the terminal: directly, or from an xdist worker through the controller, tagged with the worker."""
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input and "orka_progress" in worker_input:
+        return tagged(relay_to(worker_input["orka_progress"]), worker_input["workerid"])
+    return _terminal_emit(config)
+
+
 def _fail_on_orka_error(exc: OrkaError) -> None:
     # orka's own words (what failed and how to fix it), not a traceback from deep inside.
     pytest.fail(str(exc), pytrace=False)
@@ -176,10 +260,10 @@ def cluster(pytestconfig: pytest.Config, orka_settings: Settings, worker_id: str
     """The cluster with every selected method's master, up and ready; destroyed at the end."""
     lifecycle = started(
         orka_settings,
-        name=cluster_name_for(worker_id),
+        name=cluster_name_for(worker_id, pytestconfig.getoption("cluster_name")),
         keep=pytestconfig.getoption("keep_cluster"),
         reuse=pytestconfig.getoption("reuse_cluster"),
-        emit=_terminal_emit(pytestconfig),
+        emit=_emit(pytestconfig),
     )
     try:
         up = lifecycle.__enter__()
@@ -200,17 +284,23 @@ def hosts(cluster: Cluster) -> dict[str, Host]:
 @pytest.fixture(scope="session")
 def spikes(pytestconfig: pytest.Config, orka_settings: Settings, worker_id: str) -> Iterator[SpikeRegistry]:
     """Each method on a fresh cluster of its own (one at a time per worker)."""
-    emit = _terminal_emit(pytestconfig)
+    emit = _emit(pytestconfig)
     pool = ClusterPool(
         orka_settings,
-        name=cluster_name_for(worker_id),
+        name=cluster_name_for(worker_id, pytestconfig.getoption("cluster_name")),
         keep=pytestconfig.getoption("keep_cluster"),
         reuse=pytestconfig.getoption("reuse_cluster"),
         emit=emit,
     )
     try:
         yield SpikeRegistry(
-            pool, pytestconfig.stash[RUN_ID], RESULTS, orka_settings.timeouts.command_s, emit, orka_settings.to_dict()
+            pool,
+            pytestconfig.stash[RUN_ID],
+            _results(pytestconfig),
+            orka_settings.timeouts.command_s,
+            emit,
+            orka_settings.to_dict(),
+            tag_methods=hasattr(pytestconfig, "workerinput"),
         )
     finally:
         pool.close()
@@ -225,8 +315,9 @@ def spike(request: pytest.FixtureRequest, spikes: SpikeRegistry) -> Spike:
     try:
         return spikes.get(method)
     except OrkaError as exc:
-        _fail_on_orka_error(exc)
-        raise
+        failure = exc
+    _fail_on_orka_error(failure)  # outside the except: the message alone, not "During handling ..."
+    raise failure
 
 
 def _case_properties(item: pytest.Function) -> list[tuple[str, str]]:
@@ -259,17 +350,6 @@ def pytest_runtest_makereport(
     return report
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _junit_testsuite_properties(
-    pytestconfig: pytest.Config, record_testsuite_property: Callable[[str, object], None]
-) -> Iterator[None]:
-    """provider, cluster_size and run_id on the JUnit testsuite, as the run found them (at its end)."""
-    yield
-    if _runs_spikes(pytestconfig):
-        for name, value in junit.suite_properties(_settings(pytestconfig), RESULTS, _run_id(pytestconfig)).items():
-            record_testsuite_property(name, value)
-
-
 @pytest.hookimpl(optionalhook=True)
 def pytest_metadata(metadata: dict[str, Any], config: pytest.Config) -> None:
     """pytest-metadata: the cluster's facts in the html report's environment table."""
@@ -278,27 +358,48 @@ def pytest_metadata(metadata: dict[str, Any], config: pytest.Config) -> None:
         config.stash[METADATA] = metadata
 
 
+def _junit_suite_properties(config: pytest.Config) -> None:
+    """provider, cluster_size and run_id on the JUnit testsuite, as the run found them.
+
+    Added by the process that writes the file (the xdist controller, or the only
+    process): a worker's record_testsuite_property never reaches it. junitxml's
+    plugin object is only reachable through its private stash key."""
+    from _pytest.junitxml import xml_key
+
+    xml = config.stash.get(xml_key, None)
+    if xml is not None:
+        for name, value in junit.suite_properties(_settings(config), _results(config), _run_id(config)).items():
+            xml.add_global_property(name, value)
+
+
+@pytest.hookimpl(tryfirst=True)  # before junitxml and pytest-html write their files
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """What the run found out (provider, node OS, each tool's version) replaces what the settings asked;
     then the methods' comparison is made from results.json, as `orka report` makes it."""
     config = session.config
+    if hasattr(config, "workerinput"):
+        return
+    _stop_relay(config)  # the workers are done: their last lines before the summary
+    if not _runs_spikes(config):
+        return
+    results = _results(config)
     metadata = config.stash.get(METADATA, None)
     if metadata is not None:
-        metadata.update(junit.recorded_environment(_settings(config), RESULTS, _run_id(config)))
-    if (
-        _runs_spikes(config)
-        and not hasattr(config, "workerinput")
-        and not config.option.collectonly
-        and RESULTS.exists()
-    ):
+        metadata.update(junit.recorded_environment(_settings(config), results, _run_id(config)))
+    _junit_suite_properties(config)
+    if not config.option.collectonly and results.exists():
         from orka.report import render_comparison  # matplotlib: loaded only when a report is made
 
         try:
-            written = render_comparison(RESULTS, REPORTS / junit.COMPARISON)
+            written = render_comparison(results, REPORTS / junit.COMPARISON, scale_dir=REPORTS / "scale")
         except OrkaError as exc:
             config.get_terminal_writer().line(f"[orka] no comparison report: {exc}")
         else:
             config.get_terminal_writer().line(f"[orka] comparison report: {written}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _stop_relay(config)  # also when the session ended early
 
 
 @pytest.hookimpl(optionalhook=True)

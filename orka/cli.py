@@ -7,22 +7,19 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from orka.cluster import (
-    STATE_ROOT,
-    Cluster,
-    ClusterPaths,
-    prepare,
-    read_spec,
-    remove_docker_leftovers,
-    started,
-    write_spec,
-)
 from orka.errors import OrkaError
+from orka.preflight import check_files
 from orka.progress import to_stderr
-from orka.runner import load_inventory, load_taskfile, run_taskfile
 from orka.settings import Settings, load_settings, resolve_settings_path
 from orka.spec import CLUSTER_NAME, DEFAULT_CLUSTER_NAME
+
+# orka.cluster and orka.runner (testinfra, asyncssh) take a second to import:
+# each command imports them itself, once its input is checked, so that bad
+# input is refused at once.
+if TYPE_CHECKING:
+    from orka.cluster import Cluster
 
 
 def load_from_args(args: argparse.Namespace) -> Settings:
@@ -31,7 +28,9 @@ def load_from_args(args: argparse.Namespace) -> Settings:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    settings = load_from_args(args)
+    settings = check_files(load_from_args(args))
+    from orka.cluster import started
+
     with started(settings, name=args.name, keep=True, emit=to_stderr) as cluster:
         print_status(cluster)
     return 0
@@ -39,9 +38,11 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_prepare(args: argparse.Namespace) -> int:
     """What the Vagrantfile runs by hand: the plan of the default cluster, made ready."""
+    settings = check_files(load_from_args(args))
+    from orka.cluster import Cluster, ClusterPaths, prepare, read_spec, write_spec
+
     paths = ClusterPaths.for_name(args.name)
     kept = read_spec(paths)
-    settings = load_from_args(args)
     if kept is not None and Cluster(kept, settings.timeouts, to_stderr).exists():
         # Even with a machine stopped: the plan must go on naming every machine.
         to_stderr(f"[orka] cluster {args.name} exists: using its plan (`orka down` to change it)")
@@ -53,6 +54,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     settings = load_from_args(args)
+    from orka.cluster import STATE_ROOT, Cluster, ClusterPaths, read_spec
+
     clusters = sorted(p.name for p in (STATE_ROOT / "clusters").glob("*") if (p / "spec.json").exists())
     if not clusters:
         print("no orka cluster here")
@@ -73,27 +76,28 @@ def print_status(cluster: Cluster) -> None:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    names = [args.name]
-    if args.all:
-        names = sorted(p.name for p in (STATE_ROOT / "clusters").glob("*"))
+    """Remove one cluster (--name) or every one on this machine (--all), and say what there was."""
     settings = load_from_args(args)
+    from orka import down
+    from orka.cluster import remove_docker_leftovers
+
+    names = down.names_here() if args.all else [args.name]
     for name in names:
-        spec = read_spec(ClusterPaths.for_name(name))
-        if spec is not None:
-            Cluster(spec, settings.timeouts, to_stderr).destroy()
-        else:
-            remove_docker_leftovers(name)
+        removed = down.remove(name, settings.timeouts, to_stderr)
+        print(f"cluster {name}: removed {removed.describe()}" if removed else f"cluster {name}: nothing here")
     if args.all:
-        # Whatever a killed run left behind that has no state folder any more.
-        removed = remove_docker_leftovers(None)
-        to_stderr(
-            f"[orka] removed {removed} more labelled containers and networks" if removed else "[orka] nothing else left"
-        )
+        # Labelled objects whose label names no cluster orka could name (a hand-made one, say).
+        others = remove_docker_leftovers(None)
+        print(f"removed {others} more labelled containers and networks" if others else "nothing else left")
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """orka's task runner, as a build plan calls it: exit 1 when any host failed."""
+    from orka.cluster import Cluster, ClusterPaths, read_spec
+    from orka.runner import load_inventory, load_taskfile, run_taskfile
+    from orka.runner.inventory import check_targets
+
     taskfile = load_taskfile(Path(args.tasks))
     if args.inventory == "cluster":
         spec = read_spec(ClusterPaths.for_name(args.name))
@@ -102,6 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         inventory = Cluster(spec, load_from_args(args).timeouts, to_stderr).inventory()
     else:
         inventory = load_inventory(Path(args.inventory))
+    check_targets(inventory, taskfile, tuple(args.limit))  # before any SSH
     report = run_taskfile(inventory, taskfile, check=args.check, timeout=args.timeout, limit=tuple(args.limit))
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
@@ -134,6 +139,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def seconds(text: str) -> float:
+    """A time limit given on the command line: a number of seconds above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0, e.g. 300")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="orka", description=__doc__)
     common = argparse.ArgumentParser(add_help=False)
@@ -152,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--inventory", required=True, help="inventory YAML file, or `cluster` for this orka cluster")
     run.add_argument("--check", action="store_true", help="dry run: say what would change, change nothing")
     run.add_argument("--json", action="store_true", help="print the results as JSON")
-    run.add_argument("--timeout", type=float, default=300, help="seconds per host and step (default: %(default)s)")
+    run.add_argument("--timeout", type=seconds, default=300, help="seconds per host and step (default: %(default)s)")
     run.add_argument("--limit", nargs="+", default=["all"], help="only these hosts or groups")
     run.set_defaults(func=cmd_run)
     prep = commands.add_parser("prepare", parents=[common], help="prepare a cluster's plan (the Vagrantfile runs this)")

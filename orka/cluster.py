@@ -27,6 +27,8 @@ from testinfra.backend.base import CommandResult
 from testinfra.host import Host
 
 import vagrant
+from orka import processes
+from orka.box import ensure_box
 from orka.errors import ClusterError
 from orka.image import ensure_image, ensure_tools_image
 from orka.keys import ensure_ssh_keypair
@@ -37,6 +39,7 @@ from orka.runner.inventory import Inventory
 from orka.salt_keys import ensure_salt_keys
 from orka.settings import REPO_ROOT, Settings, Timeouts
 from orka.spec import DEFAULT_CLUSTER_NAME, ClusterSpec, MachineSpec, build_spec, master_machines, node_names
+from orka.sshconfig import SshEntry, parse_ssh_address, render
 from orka.wheelhouse import ensure_wheelhouse
 
 VAGRANT_DIR = REPO_ROOT / "vagrant"
@@ -46,6 +49,9 @@ CACHE_ROOT = Path(os.environ.get("ORKA_CACHE") or Path.home() / ".cache" / "orka
 WHEELHOUSE_PINS = VAGRANT_DIR / "provision" / "wheelhouse.txt"
 INSTALL_TOOLS = VAGRANT_DIR / "provision" / "install-tools.sh"
 LABEL = "orka.cluster"
+SSH_EXTRA_ARGS = (
+    "-o LogLevel=ERROR -o ServerAliveInterval=5 -o ServerAliveCountMax=3"  # testinfra bounds connecting (10 s)
+)
 # Vagrant phones home for updates unless told not to; nodes may only talk to us.
 VAGRANT_QUIET_ENV = {
     "VAGRANT_CHECKPOINT_DISABLE": "1",
@@ -84,11 +90,21 @@ class ClusterPaths:
         return self.state_dir.parent.parent / "logs" / f"{self.state_dir.name}-vagrant.log"
 
     @property
+    def project_dir(self) -> Path:
+        """The Vagrant project folder vagrant runs in.
+
+        The default cluster is vagrant/ itself, so the spike's hand commands
+        (`cd vagrant && vagrant ssh orka-master`) see it. Every other cluster
+        (an xdist worker's, a named one) gets a project of its own in its state
+        folder: Vagrant's global machine index matches machines by project
+        folder and name, and two clusters sharing vagrant/ took over each
+        other's orka-node-1 ("the machine is locked") when up at once.
+        """
+        return VAGRANT_DIR if self.state_dir.name == DEFAULT_CLUSTER_NAME else self.state_dir
+
+    @property
     def dotfile(self) -> Path:
-        # The default cluster keeps Vagrant's usual vagrant/.vagrant, so the
-        # spike's hand commands (`cd vagrant && vagrant ssh orka-master`) see it.
-        name = self.state_dir.name
-        return VAGRANT_DIR / ".vagrant" if name == DEFAULT_CLUSTER_NAME else self.state_dir / "vagrant"
+        return self.project_dir / ".vagrant"
 
 
 # inotify instances one systemd node container takes (measured: the kernel's
@@ -126,6 +142,7 @@ def prepare(settings: Settings, name: str, emit: Emit) -> ClusterSpec:
         wheelhouse = wheels.result()
     if image_tag:
         image_tag = ensure_tools_image(image_tag, wheelhouse, INSTALL_TOOLS, CACHE_ROOT, emit)
+    ensure_box(settings.box, provider, wheelhouse, CACHE_ROOT, emit, settings.timeouts.up_s)  # VM providers only
     private_key, public_key = ensure_ssh_keypair(paths.state_dir, comment=f"orka-{name}")
     nodes = node_names(settings.cluster)
     shutil.rmtree(paths.upload_dir, ignore_errors=True)
@@ -174,11 +191,18 @@ def restrict(folder: Path) -> None:
 
 
 def write_spec(spec: ClusterSpec, paths: ClusterPaths) -> None:
-    """Write the plan atomically: a reader never sees half of it."""
+    """Write the plan atomically (a reader never sees half of it), and the cluster's Vagrant project."""
     paths.state_dir.mkdir(parents=True, exist_ok=True)
     partial = paths.spec_file.with_suffix(".partial")
     partial.write_text(json.dumps(spec.to_dict(), indent=2) + "\n")
     partial.replace(paths.spec_file)
+    if paths.project_dir != VAGRANT_DIR:
+        (paths.project_dir / "Vagrantfile").write_text(
+            f"# orka cluster {spec.name}: vagrant/Vagrantfile with this cluster's plan.\n"
+            f"# `cd` here to drive it by hand, e.g. `vagrant ssh orka-node-1`.\n"
+            f'ENV["ORKA_SPEC"] = File.join(__dir__, "spec.json")\n'
+            f"load {json.dumps(str(VAGRANT_DIR / 'Vagrantfile'))}\n"
+        )
 
 
 def read_spec(paths: ClusterPaths) -> ClusterSpec | None:
@@ -201,7 +225,10 @@ class Cluster:
             "ORKA_SPEC": str(self.paths.spec_file),
             "VAGRANT_DOTFILE_PATH": str(self.paths.dotfile),
         }
-        self._vagrant = vagrant.Vagrant(root=str(VAGRANT_DIR), env=self.env, quiet_stdout=True, quiet_stderr=True)
+        root = str(self.paths.project_dir)
+        self._vagrant = vagrant.Vagrant(root=root, env=self.env, quiet_stdout=True, quiet_stderr=True)
+        # Each machine's SSH address as `vagrant up` printed it: machine -> (address, port).
+        self._ssh_addresses: dict[str, tuple[str, int]] = {}
 
     @property
     def name(self) -> str:
@@ -221,7 +248,11 @@ class Cluster:
 
     def host(self, machine: str) -> Host:
         """A testinfra host for a machine, over SSH with Vagrant's own ssh-config."""
-        return testinfra.get_host(f"ssh://{machine}", ssh_config=str(self.paths.ssh_config))
+        # ssh's own reason on failure (Vagrant's config says LogLevel FATAL), and a
+        # bound on connecting and on a machine that stops answering mid-command.
+        return testinfra.get_host(
+            f"ssh://{machine}", ssh_config=str(self.paths.ssh_config), ssh_extra_args=SSH_EXTRA_ARGS
+        )
 
     def run(self, machine: str, command: str, timeout: int | None = None) -> CommandResult:
         """Run a shell command on a machine, bounded by a timeout (settings' command timeout by default)."""
@@ -247,18 +278,16 @@ class Cluster:
     def vagrant_ssh(self, machine: str, command: str) -> subprocess.CompletedProcess[str]:
         """`cd vagrant && vagrant ssh MACHINE --command COMMAND`, as a user types it.
 
-        For the default cluster nothing is added to the user's environment: the
-        Vagrantfile finds the cluster's plan itself. Another cluster (an xdist
-        worker's) is named by its plan and Vagrant state, as a user would.
+        Nothing is added to the user's environment: the Vagrantfile finds the
+        cluster's plan itself, in vagrant/ for the default cluster and in its
+        own project folder for any other (an xdist worker's).
         """
         env = {**os.environ, **VAGRANT_QUIET_ENV}
         env.pop("ORKA_SPEC", None)
         env.pop("VAGRANT_DOTFILE_PATH", None)
-        if self.name != DEFAULT_CLUSTER_NAME:
-            env.update(ORKA_SPEC=str(self.paths.spec_file), VAGRANT_DOTFILE_PATH=str(self.paths.dotfile))
         return subprocess.run(
             ["vagrant", "ssh", machine, "--command", command],
-            cwd=VAGRANT_DIR,
+            cwd=self.paths.project_dir,
             env=env,
             capture_output=True,
             text=True,
@@ -279,11 +308,25 @@ class Cluster:
     def wait_ready(self) -> None:
         """Every machine answers over SSH and its systemd has finished booting."""
         with step(self.emit, f"waiting for {len(self.machines)} machines to be ready"):
-            self.paths.ssh_config.write_text(self._vagrant.ssh_config())
+            self.paths.ssh_config.write_text(self._ssh_config())
             with ThreadPoolExecutor(max_workers=len(self.machines)) as pool:
                 problems = [p for p in pool.map(self._readiness_problem, self.machines) if p]
             if problems:
                 raise ClusterError(f"cluster {self.name} is not ready:\n" + "\n".join(f"  - {p}" for p in problems))
+
+    def _ssh_config(self) -> str:
+        """What `vagrant ssh-config` says, from the addresses `vagrant up` printed when it has them all.
+
+        Only on the docker provider, where orka's key is the only one: a VM's
+        first boot also needs the box's key, which `vagrant ssh-config` lists.
+        """
+        addresses = self._ssh_addresses
+        if self.spec.provider != "docker" or any(m.name not in addresses for m in self.machines):
+            return str(self._vagrant.ssh_config())
+        return render(
+            SshEntry(m.name, *addresses[m.name], user="vagrant", identity_file=self.spec.ssh_private_key)
+            for m in self.machines
+        )
 
     def _readiness_problem(self, machine: MachineSpec) -> str | None:
         try:
@@ -331,14 +374,16 @@ class Cluster:
     def destroy(self) -> None:
         """Remove every machine, network and state of this cluster; safe to call twice."""
         with step(self.emit, f"destroying cluster {self.name}"), _sigint_deferred():
+            # A `vagrant up` a killed run left (its own session outlives the run)
+            # would go on creating machines: stop it first.
+            processes.stop(processes.started_for(self.paths.spec_file))
             if self.spec.provider == "docker":
-                # Faster than Vagrant's one-by-one stop and remove, and it also
-                # catches containers of an interrupted `vagrant up`.
+                # By orka's label, never `vagrant destroy`: on the docker provider
+                # Vagrant 2.3 also removes every idle network named vagrant_network_*,
+                # other clusters' included (its DestroyNetwork action), and it is slower.
                 remove_docker_leftovers(self.name)
-            if self.paths.dotfile.exists():
+            elif self.paths.dotfile.exists():
                 self._vagrant_cmd(["destroy", "--force"], self.timeouts.up_s, check=False)
-            if self.spec.provider == "docker":
-                remove_docker_leftovers(self.name)
             if self.paths.dotfile != VAGRANT_DIR / ".vagrant" or self.paths.dotfile.exists():
                 shutil.rmtree(self.paths.dotfile, ignore_errors=True)
             shutil.rmtree(self.paths.state_dir, ignore_errors=True)
@@ -354,7 +399,7 @@ class Cluster:
             log.write(f"\n$ vagrant {' '.join(args)}\n")
             process = subprocess.Popen(
                 ["vagrant", *args],
-                cwd=VAGRANT_DIR,
+                cwd=self.paths.project_dir,
                 env=self.env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -369,6 +414,9 @@ class Cluster:
                 for line in process.stdout:
                     elapsed = f"{time.monotonic() - start:5.1f} s"
                     log.write(f"{elapsed}  {line}")
+                    if (address := parse_ssh_address(line)) is not None:
+                        machine, host, port = address
+                        self._ssh_addresses[machine] = (host, port)
                     if any(marker in line for marker in PROGRESS_MARKERS):
                         self.emit(f"[orka]   {elapsed}  {line.strip()}")
                 code = process.wait()
@@ -423,15 +471,26 @@ def docker_objects(kind: str, name: str | None) -> list[str]:
     return result.stdout.split()
 
 
-def remove_docker_leftovers(name: str | None) -> int:
-    """Remove orka's containers (with their anonymous volumes) and networks; return how many."""
-    containers = docker_objects("container", name)
-    if containers:
-        subprocess.run(["docker", "rm", "-f", "-v", *containers], capture_output=True, check=False)
-    networks = docker_objects("network", name)
-    if networks:
-        subprocess.run(["docker", "network", "rm", *networks], capture_output=True, check=False)
-    return len(containers) + len(networks)
+def remove_docker_leftovers(name: str | None, settle_s: float = 1.0) -> int:
+    """Remove orka's containers (with their anonymous volumes) and networks; return how many.
+
+    A `vagrant up` stopped midway can leave a `docker create` in flight in the
+    daemon that lands after a first look, so look again settle_s later, until
+    a look finds nothing.
+    """
+    removed = 0
+    for attempt in range(10):
+        containers = docker_objects("container", name)
+        if containers:
+            subprocess.run(["docker", "rm", "-f", "-v", *containers], capture_output=True, check=False)
+        networks = docker_objects("network", name)
+        if networks:
+            subprocess.run(["docker", "network", "rm", *networks], capture_output=True, check=False)
+        removed += len(containers) + len(networks)
+        if attempt > 0 and not containers and not networks:
+            break
+        time.sleep(settle_s)
+    return removed
 
 
 @contextmanager
@@ -448,24 +507,36 @@ def started(
     With `keep` the cluster outlives the run; with `reuse` a kept cluster
     built from the same settings is used as it is.
     """
+    if settings.provider == "static":  # existing hosts: nothing for Vagrant to make
+        from orka.static import started_static  # imported here: orka.static builds on this module
+
+        with started_static(settings, name=name, keep=keep, reuse=reuse, emit=emit) as fleet:
+            yield fleet
+        return
     paths = ClusterPaths.for_name(name)
     kept = read_spec(paths)
-    spec = prepare(settings, name, emit)
+    try:
+        spec = prepare(settings, name, emit)
+        reused = reuse and kept is not None and Cluster(kept, settings.timeouts, emit).is_running()
+        earlier = kept is not None or bool(docker_objects("container", name) or docker_objects("network", name))
+        left = earlier and not reused
+    except BaseException:
+        if kept is None:  # stopped (Ctrl-C) before `vagrant up`: the state folder prepare made goes too
+            shutil.rmtree(paths.state_dir, ignore_errors=True)
+        raise
     cluster = Cluster(spec, settings.timeouts, emit)
-    reused = False
-    if reuse and kept is not None and Cluster(kept, settings.timeouts, emit).is_running():
+    if reused:
         if kept != spec:
             raise ClusterError(
                 f"the kept cluster {name} was built from other settings; run `orka down` or drop --reuse-cluster"
             )
         emit(f"[orka] reusing kept cluster {name}")
-        reused = True
-    elif kept is not None or docker_objects("container", name) or docker_objects("network", name):
-        emit(f"[orka] removing what an earlier run left of cluster {name}")
-        Cluster(kept or spec, settings.timeouts, emit).destroy()
-        spec = prepare(settings, name, emit)  # the state folder, with its key, went with it
-        cluster = Cluster(spec, settings.timeouts, emit)
     try:
+        if left:
+            emit(f"[orka] removing what an earlier run left of cluster {name}")
+            Cluster(kept or spec, settings.timeouts, emit).destroy()
+            spec = prepare(settings, name, emit)  # the state folder, with its key, went with it
+            cluster = Cluster(spec, settings.timeouts, emit)
         if not reused:
             cluster.up()
         cluster.wait_ready()

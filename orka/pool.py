@@ -8,11 +8,22 @@ pytest-xdist worker; other workers have clusters of their own).
 from __future__ import annotations
 
 import dataclasses
+import re
+import time
 from contextlib import ExitStack
+from pathlib import Path
 
-from orka.cluster import Cluster, started
+from orka.cluster import Cluster, ClusterPaths, started
+from orka.errors import ClusterError
 from orka.progress import Emit
 from orka.settings import Settings
+
+# Vagrant's docker provider, setting up a machine's network, lists every docker
+# network on the host and inspects each one and the containers on it; a network
+# or container that another cluster removes in between fails the whole
+# `vagrant up`. Nothing was wrong with this cluster: bring it up again.
+DOCKER_RACE = re.compile(rb"Error response from daemon: network \S+ not found|Error: No such object: [0-9a-f]{64}")
+RACE_RETRIES = 3
 
 
 class ClusterPool:
@@ -24,25 +35,53 @@ class ClusterPool:
         self.emit = emit
         self._stack: ExitStack | None = None
         self._cluster: Cluster | None = None
+        # The last bring-up: seconds of the attempt that succeeded, and how many attempts it took.
+        self.up_s = 0.0
+        self.attempts = 0
 
-    def get(self, methods: tuple[str, ...]) -> Cluster:
-        """The cluster for these methods: the current one if it fits, else a new one."""
+    def get(self, methods: tuple[str, ...], emit: Emit | None = None) -> Cluster:
+        """The cluster for these methods: the current one if it fits, else a new one (its lines to emit)."""
         if self._cluster is not None and self._cluster.spec.methods == methods:
             return self._cluster
         self.close()
+        emit = emit or self.emit
         settings = dataclasses.replace(self.settings, methods=methods)
-        stack = ExitStack()
-        try:
-            self._cluster = stack.enter_context(
-                started(settings, name=self.name, keep=self.keep, reuse=self.reuse, emit=self.emit)
-            )
-        except BaseException:
-            stack.close()
-            raise
-        self._stack = stack
+        log = ClusterPaths.for_name(self.name).log_file
+        for attempt in range(RACE_RETRIES + 1):
+            logged = log.stat().st_size if log.exists() else 0
+            self.attempts = attempt + 1
+            start = time.monotonic()
+            stack = ExitStack()
+            try:
+                self._cluster = stack.enter_context(
+                    started(settings, name=self.name, keep=self.keep, reuse=self.reuse, emit=emit)
+                )
+            except ClusterError:
+                stack.close()
+                if attempt == RACE_RETRIES or not docker_raced(log, logged):
+                    raise
+                emit(f"[orka] another cluster's docker object vanished under `vagrant up` of {self.name}; up again")
+            except BaseException:
+                stack.close()
+                raise
+            else:
+                self._stack = stack
+                self.up_s = time.monotonic() - start
+                break
+        assert self._cluster is not None
         return self._cluster
 
     def close(self) -> None:
         stack, self._stack, self._cluster = self._stack, None, None
         if stack is not None:
             stack.close()
+
+
+def docker_raced(log: Path, offset: int) -> bool:
+    """Did the bring-up whose Vagrant output begins at offset of the log fail on a vanished docker object?"""
+    try:
+        with log.open("rb") as handle:
+            handle.seek(offset)
+            return DOCKER_RACE.search(handle.read()) is not None
+    except OSError:
+        return False

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 from orka.errors import ProviderError
 
@@ -15,7 +17,8 @@ AUTO_ORDER = ("virtualbox", "libvirt", "docker")
 FIXES = {
     "docker": "install docker.io and start the engine (`dockerd &` or `systemctl start docker`)",
     "virtualbox": "install VirtualBox, or use provider: docker",
-    "libvirt": "install libvirt-daemon-system and `vagrant plugin install vagrant-libvirt`, or use provider: docker",
+    "libvirt": "bash scripts/setup-libvirt.sh (installs libvirt, starts libvirtd), or use provider: docker",
+    "static": "list the fleet's hosts under static.hosts in the settings",
 }
 
 
@@ -50,10 +53,37 @@ def _libvirt() -> tuple[bool, str]:
     return _answers(["virsh", "-c", "qemu:///system", "version"]) if ok else (ok, why)
 
 
+def libvirt_acceleration(cpuinfo: str, has_kvm: bool) -> str:
+    """How libvirt will run the VMs here: the rule LIBVIRT_DRIVER in vagrant/Vagrantfile applies.
+
+    KVM needs the CPU's hardware virtualisation (VT-x or AMD-V flags); a
+    /dev/kvm without it (a paravirtual KVM inside a cloud VM) hangs a stock
+    guest kernel, so qemu emulates the CPU instead.
+    """
+    if has_kvm and re.search(r"^flags\s*:.*\b(vmx|svm)\b", cpuinfo, re.MULTILINE):
+        return "KVM"
+    return "software emulation (qemu): this CPU offers no VT-x/AMD-V; VMs boot in minutes (timeouts.ready: 600 or more)"
+
+
+def _libvirt_note() -> str:
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        cpuinfo = ""
+    return libvirt_acceleration(cpuinfo, Path("/dev/kvm").exists())
+
+
+def _static() -> tuple[bool, str]:
+    # Nothing to probe here: the fleet's hosts exist already, and bringing it
+    # up checks each over SSH, naming any that does not answer.
+    return True, ""
+
+
 PROBES: dict[str, Callable[[], tuple[bool, str]]] = {
     "docker": _docker,
     "virtualbox": _virtualbox,
     "libvirt": _libvirt,
+    "static": _static,
 }
 
 
@@ -63,12 +93,13 @@ def choose_provider(requested: str) -> tuple[str, str]:
         ok, why = PROBES[requested]()
         if not ok:
             raise ProviderError(f"provider {requested} does not work here: {why}; fix: {FIXES[requested]}")
-        return requested, "chosen in settings"
+        return requested, "chosen in settings" + (f"; {_libvirt_note()}" if requested == "libvirt" else "")
     skipped: list[str] = []
     for name in AUTO_ORDER:
         ok, why = PROBES[name]()
         if ok:
             reason = "auto: first that works" + (f" ({'; '.join(skipped)})" if skipped else "")
+            reason += f"; {_libvirt_note()}" if name == "libvirt" else ""
             return name, reason
         skipped.append(f"{name}: {why}")
     raise ProviderError(

@@ -9,6 +9,9 @@ a failure), charts of the times, the facts a reviewer needs to trust the
 figures (tool versions, cluster size, provider, node OS, settings, dates, how
 each tool was tuned) and the effort each method took to express the same
 desired state (files and lines under spikes/, counted at report time).
+When they exist it also shows each method's phase times against cluster size
+(reports/scale/*.json, orka/report_scale.py) and the methods under network
+latency (conditions.json beside results.json, orka/report_conditions.py).
 
 Why these tools:
 
@@ -32,7 +35,6 @@ os.replace), so a crash never leaves a half-written report.
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import os
@@ -41,18 +43,18 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
-import matplotlib
 from markupsafe import Markup
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from orka.charts import COLORS, SPARE_COLORS, chart_style, svg
 from orka.errors import OrkaError
+from orka.report_conditions import ConditionsView, conditions_view
+from orka.report_scale import SCALE_PHASES, ScaleView, scale_view
 from orka.results import PHASES
 from orka.settings import REPO_ROOT
 
@@ -74,15 +76,6 @@ EFFORT_PATTERNS: dict[str, tuple[str, ...]] = {
 EFFORT_EXCLUDED = frozenset({"__init__.py", "README.md"})
 JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
 
-# One colour per method (and per benchmark tool) on every chart and in the matrix.
-COLORS = {
-    "salt": "#3b6fb6",
-    "ansible": "#e07b39",
-    "custom": "#2e9e6b",
-    "custom-cli": "#7cc9a4",
-    "pyinfra": "#8c6bb1",
-}
-SPARE_COLORS = ("#c44e52", "#8c8c8c", "#b5a33a", "#5bb5c9")
 BENCH_PHASES = {"ping": "ping (cold SSH)", "apply": "apply", "apply2": "2nd apply (nothing to change)"}
 
 
@@ -123,6 +116,11 @@ def latest_run(found: Sequence[Mapping[str, Any]]) -> tuple[str, list[str]]:
         last_seen[run_id] = max(last_seen.get(run_id, ""), str(record.get("recorded_at") or ""))
     latest = max(last_seen, key=lambda run_id: (last_seen[run_id], run_id))
     return latest, sorted(set(last_seen) - {latest})
+
+
+def _latest_records(found: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    run_id, _ = latest_run(found)
+    return [r for r in found if str(r.get("run_id") or "") == run_id]
 
 
 def _int(value: Any) -> int:
@@ -217,6 +215,13 @@ class FactsView:
     tuning: str
     first_at: str
     last_at: str
+    up_s: float | None = None  # bring-up: cluster up and ready, the method's tool answering
+    fresh_nodes: int = 0  # nodes with none of the desired state before the method's first phase
+    checked_nodes: int = 0
+
+    @property
+    def all_fresh(self) -> bool:
+        return self.checked_nodes > 0 and self.fresh_nodes == self.checked_nodes
 
 
 @dataclass(frozen=True)
@@ -337,6 +342,9 @@ def _facts(mine: list[dict[str, Any]]) -> FactsView:
     wholes = [r for r in mine if r.get("node") is None] or mine
     first = wholes[0]
     stamps = sorted(str(r["recorded_at"]) for r in mine if r.get("recorded_at"))
+    up = [r for r in mine if r.get("phase") == "up"]
+    up_whole = next((r for r in reversed(up) if r.get("node") is None), None)
+    up_nodes = [r for r in up if r.get("node") is not None]
     return FactsView(
         tool_version=_text(first.get("tool_version")),
         cluster_size=_int(first.get("cluster_size")),
@@ -345,6 +353,9 @@ def _facts(mine: list[dict[str, Any]]) -> FactsView:
         tuning=_text(next((r["tuning"] for r in wholes if r.get("tuning")), "")),
         first_at=stamps[0] if stamps else "",
         last_at=stamps[-1] if stamps else "",
+        up_s=_float(up_whole.get("duration_s")) if up_whole else None,
+        fresh_nodes=sum(bool(r.get("ok")) for r in up_nodes),
+        checked_nodes=len(up_nodes),
     )
 
 
@@ -519,52 +530,12 @@ def bench_view(path: Path | None) -> BenchView | None:
 # -- the charts ----------------------------------------------------------------
 
 
-def _chart_style() -> AbstractContextManager[None]:
-    """One look for every chart: quiet axes, the page's greys; glyphs as paths, the same in every browser."""
-    return matplotlib.rc_context(
-        {
-            "font.family": "DejaVu Sans",
-            "font.size": 10,
-            "axes.titlesize": 11,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-            "axes.edgecolor": "#9aa0a6",
-            "axes.labelcolor": "#3c4043",
-            "xtick.color": "#3c4043",
-            "ytick.color": "#3c4043",
-            "hatch.color": "#b3261e",
-            "svg.fonttype": "path",
-        }
-    )
-
-
-def _svg(figure: Figure, prefix: str, label: str) -> Markup:
-    """The figure as inline SVG: no XML prologue, no metadata, ids of its own (the page holds several charts)."""
-    FigureCanvasAgg(figure)
-    out = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": prefix}):
-        figure.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
-    svg = out.getvalue()
-    svg = svg[svg.index("<svg") :]
-    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, flags=re.DOTALL)
-    ids = set(re.findall(r'\bid="([^"]+)"', svg))
-
-    def own(match: re.Match[str]) -> str:
-        return f"{match[1]}{prefix}-{match[2]}" if match[2] in ids else match[0]
-
-    svg = re.sub(r'(\bid="|href="#|url\(#)([^")]+)', own, svg)
-    label = label.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-    svg = svg.replace("<svg ", f'<svg role="img" aria-label="{label}" class="chart" ', 1)
-    # Trusted: made here by matplotlib, whose SVG writer escapes every text in it.
-    return Markup(svg)
-
-
 def phase_chart(methods: Sequence[MethodView]) -> Markup | None:
     """Grouped bars: time per phase, one bar per method; a failed phase hatched."""
     ran = [m for m in methods if m.ran]
     if not ran:
         return None
-    with _chart_style():
+    with chart_style():
         figure = Figure(figsize=(13.5, 4.4), dpi=72)
         axes = figure.add_subplot()
         width = min(0.8 / len(ran), 0.27)  # one method alone keeps a bar's width
@@ -595,7 +566,7 @@ def phase_chart(methods: Sequence[MethodView]) -> Markup | None:
         axes.set_ylim(0, top * 1.18)
         axes.grid(axis="y", color="#e0e0e0", zorder=0)
         axes.legend(frameon=False, ncols=len(ran), loc="upper right")
-        return _svg(figure, "phases", "Time per phase per method, in seconds")
+        return svg(figure, "phases", "Time per phase per method, in seconds")
 
 
 def size_chart(medians: Mapping[tuple[str, str], Mapping[int, float]], tools: Sequence[str]) -> Markup:
@@ -604,7 +575,7 @@ def size_chart(medians: Mapping[tuple[str, str], Mapping[int, float]], tools: Se
     phases += sorted({phase for _, phase in medians} - set(phases))
     spare = iter(SPARE_COLORS * max(1, len(tools)))
     colors = {tool: COLORS.get(tool) or next(spare) for tool in tools}
-    with _chart_style():
+    with chart_style():
         figure = Figure(figsize=(13.5, 3.9), dpi=72)
         panels = figure.subplots(1, len(phases), squeeze=False)[0]
         for axes, phase in zip(panels, phases, strict=True):
@@ -631,7 +602,7 @@ def size_chart(medians: Mapping[tuple[str, str], Mapping[int, float]], tools: Se
         handles, labels = panels[0].get_legend_handles_labels()
         figure.legend(handles, labels, frameon=False, ncols=len(labels), loc="upper center", bbox_to_anchor=(0.5, 1.08))
         figure.tight_layout()
-        return _svg(figure, "sizes", "Time against cluster size per tool, in seconds")
+        return svg(figure, "sizes", "Time against cluster size per tool, in seconds")
 
 
 # -- the page ------------------------------------------------------------------
@@ -673,8 +644,15 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def build_page(found: Sequence[dict[str, Any]], results_path: Path, spikes_dir: Path, bench_path: Path | None) -> str:
-    """The page's HTML, from the records of results.json."""
+def build_page(
+    found: Sequence[dict[str, Any]],
+    results_path: Path,
+    spikes_dir: Path,
+    bench_path: Path | None,
+    scale: ScaleView | None = None,
+    conditions: ConditionsView | None = None,
+) -> str:
+    """The page's HTML, from the records of results.json (and the scale and conditions sections, if any)."""
     run_id, older = latest_run(found)
     run = [r for r in found if str(r.get("run_id") or "") == run_id]
     methods = method_views(run)
@@ -703,6 +681,10 @@ def build_page(found: Sequence[dict[str, Any]], results_path: Path, spikes_dir: 
             shared_settings=shared,
             phase_chart=phase_chart(methods),
             bench=bench_view(bench_path),
+            scale=scale,
+            scale_phases=SCALE_PHASES,
+            colors={**COLORS, **{m.name: m.color for m in methods}},
+            conditions=conditions,
             effort=effort,
             effort_max=max((e.lines for e in effort), default=0) or 1,
             raw_tail_lines=RAW_TAIL_LINES,
@@ -732,8 +714,19 @@ def render_comparison(
     *,
     spikes_dir: Path = REPO_ROOT / "spikes",
     bench_path: Path | None = REPO_ROOT / "reports" / "bench_methods.json",
+    scale_dir: Path | None = REPO_ROOT / "reports" / "scale",
+    conditions_path: Path | None = None,
 ) -> Path:
-    """Write the comparison page of results_path to out_path; return out_path."""
-    page = build_page(load_results(results_path), results_path, spikes_dir, bench_path)
+    """Write the comparison page of results_path to out_path; return out_path.
+
+    scale_dir: runs at several cluster sizes (None: no scale section). conditions_path:
+    the fault tests' records (default: conditions.json beside results_path)."""
+    found = load_results(results_path)
+    scale = None
+    if scale_dir is not None:
+        scale = scale_view(scale_dir, _display(scale_dir), _latest_records(found), _display(results_path))
+    conditions_path = conditions_path or results_path.parent / "conditions.json"
+    conditions = conditions_view(conditions_path, _display(conditions_path))
+    page = build_page(found, results_path, spikes_dir, bench_path, scale, conditions)
     write_atomically(out_path, page)
     return out_path

@@ -76,6 +76,9 @@ class RunContext:
     node_os: str = ""
     tuning: str = ""  # how the method's tool was set up for speed, in a line
     settings: dict[str, Any] = field(default_factory=dict)  # the settings the run used
+    # The network and machines as the phase found them: "normal", or a fault such as
+    # "latency 100 ms". Records without the key were made under "normal".
+    condition: str = "normal"
 
 
 def records(result: PhaseResult, context: RunContext) -> list[dict[str, Any]]:
@@ -88,6 +91,7 @@ def records(result: PhaseResult, context: RunContext) -> list[dict[str, Any]]:
         "cluster_size": context.cluster_size,
         "provider": context.provider,
         "node_os": context.node_os,
+        "condition": context.condition,
         "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     whole = {
@@ -122,6 +126,7 @@ def append_records(path: Path, new: Iterable[dict[str, Any]]) -> None:
                 out.write("\n")
                 out.flush()
                 os.fsync(out.fileno())
+            os.chmod(partial, 0o644)  # mkstemp makes it 0600; the results are a report, for every reader
             os.replace(partial, path)
         except BaseException:
             os.unlink(partial)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import os
+import re
 import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,16 +21,19 @@ from typing import Any, Final
 import yaml
 
 from orka.errors import SettingsError
+from orka.fleet import Fleet, check_fleet
 
 #: The folder that holds the orka/ package; relative paths in settings resolve here.
 REPO_ROOT: Final[Path] = Path(__file__).resolve().parent.parent
 DEFAULT_SETTINGS_PATH: Final[Path] = REPO_ROOT / "settings" / "user_settings.yaml"
 
-PROVIDERS: Final = ("auto", "docker", "virtualbox", "libvirt")
+PROVIDERS: Final = ("auto", "docker", "virtualbox", "libvirt", "static")
 METHODS: Final = ("salt", "ansible", "custom")
 MIN_CLUSTER: Final = 3
 MAX_CLUSTER: Final = 100
 MIN_MEMORY_MB: Final = 256
+# What `vagrant box add` takes as a box name: NAME, or ORG/NAME as on Vagrant Cloud.
+BOX_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
 # Each cluster takes one /24 inside the subnet, so the subnet must hold at least one.
 MIN_PREFIX, MAX_PREFIX = 8, 24
 
@@ -49,6 +53,11 @@ _DEFAULTS: Final[Mapping[str, object]] = {
     "timeouts.up": 600,
     "timeouts.ready": 120,
     "timeouts.command": 300,
+    # provider static: existing hosts instead of machines orka creates (see orka.fleet).
+    "static.hosts": (),
+    "static.user": "",
+    "static.key": "",
+    "static.known_hosts": "~/.ssh/known_hosts",
 }
 _SECTIONS: Final = tuple(dict.fromkeys(k.split(".")[0] for k in _DEFAULTS if "." in k))
 _TOP_KEYS: Final = tuple(dict.fromkeys(k.split(".")[0] for k in _DEFAULTS))
@@ -96,6 +105,7 @@ class Settings:
         node: CPUs and memory of each node.
         subnet: IPv4 network in CIDR form; each cluster takes one /24 of it.
         timeouts: Time limits of the stages.
+        fleet: With provider static, the existing hosts (then `cluster` is their number of nodes).
     """
 
     source: str
@@ -109,6 +119,7 @@ class Settings:
     node: NodeResources
     subnet: str
     timeouts: Timeouts
+    fleet: Fleet | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict (paths as str) for the Vagrantfile's spec."""
@@ -128,6 +139,7 @@ class Settings:
                 "ready_s": self.timeouts.ready_s,
                 "command_s": self.timeouts.command_s,
             },
+            **({"static": self.fleet.to_dict()} if self.fleet else {}),
         }
 
 
@@ -165,7 +177,8 @@ def load_settings(path: Path | None = None, overrides: Mapping[str, object] | No
     raw = _read_yaml(path)
     problems: list[str] = []
     values = dict(_DEFAULTS)
-    values.update(_flatten(raw, problems))
+    from_file = _flatten(raw, problems)
+    values.update(from_file)
 
     overridden: set[str] = set()
     for key, value in (overrides or {}).items():
@@ -177,7 +190,7 @@ def load_settings(path: Path | None = None, overrides: Mapping[str, object] | No
         else:
             problems.append(_unknown_key(f"{key} (override)", key, _DEFAULTS))
 
-    return _build(values, frozenset(overridden), source, problems)
+    return _build(values, frozenset(overridden), source, problems, given=frozenset(from_file) | overridden)
 
 
 def _read_yaml(path: Path) -> Mapping[object, object]:
@@ -267,6 +280,7 @@ def _build(
     overridden: frozenset[str],
     source: str,
     problems: list[str] | None = None,
+    given: frozenset[str] = frozenset(),
 ) -> Settings:
     """Check every value, then either raise with all problems or return Settings.
 
@@ -300,6 +314,18 @@ def _build(
 
     methods = _check_methods(label("methods"), values["methods"], problems)
 
+    fleet = None
+    if provider == "static":
+        fleet = check_fleet(values, methods, label, _resolve_path, _show, problems, (MIN_CLUSTER, MAX_CLUSTER))
+        if fleet is not None:
+            if "cluster" in given and cluster != len(fleet.nodes):
+                problems.append(
+                    f"{label('cluster')}: {_show(values['cluster'])}, but static.hosts lists {len(fleet.nodes)} "
+                    f"nodes; allowed: leave cluster out with provider static (the fleet's nodes are the cluster), "
+                    f"or make it {len(fleet.nodes)}"
+                )
+            cluster = len(fleet.nodes)
+
     box = values["box"]
     if not isinstance(box, str) or not box.strip():
         problems.append(
@@ -307,6 +333,11 @@ def _build(
             f"allowed: a Vagrant box name such as {_DEFAULTS['box']!r}"
         )
         box = ""
+    elif not BOX_NAME.fullmatch(box):
+        problems.append(
+            f"{label('box')}: {_show(box)} is not a Vagrant box name; allowed: NAME or ORG/NAME "
+            f"(letters, digits, '.', '_', '-') such as {_DEFAULTS['box']!r}"
+        )
 
     image_recipe = _check_folder(label("docker.image_recipe"), values["docker.image_recipe"], "build.sh", problems)
     salt_tree = _check_folder(label("salt.tree"), values["salt.tree"], "top.sls", problems)
@@ -332,7 +363,14 @@ def _build(
         node=NodeResources(cpus=cpus, memory_mb=memory),
         subnet=subnet,
         timeouts=Timeouts(up_s=up, ready_s=ready, command_s=command),
+        fleet=fleet,
     )
+
+
+def _resolve_path(value: str) -> Path:
+    """A path from the settings: ~ expanded, a relative path taken from the repository root."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else REPO_ROOT / path
 
 
 def _check_methods(key: str, value: object, problems: list[str]) -> tuple[str, ...]:

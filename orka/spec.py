@@ -99,11 +99,12 @@ def master_machines(methods: tuple[str, ...]) -> list[tuple[str, str]]:
     return masters
 
 
-def cluster_name_for(worker_id: str | None) -> str:
-    """'orka' for a plain run, 'orka-gw1' for pytest-xdist worker gw1."""
+def cluster_name_for(worker_id: str | None, base: str | None = None) -> str:
+    """'orka' (or the given base name) for a plain run, 'orka-gw1' for pytest-xdist worker gw1."""
+    base = base or DEFAULT_CLUSTER_NAME
     if not worker_id or worker_id == "master":
-        return DEFAULT_CLUSTER_NAME
-    return f"{DEFAULT_CLUSTER_NAME}-{worker_id}"
+        return base
+    return f"{base}-{worker_id}"
 
 
 def cluster_slot(name: str) -> int:

@@ -10,6 +10,8 @@ command -v vagrant >/dev/null || need+=(vagrant)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v ssh >/dev/null || need+=(openssh-client)
 command -v rsync >/dev/null || need+=(rsync)
+command -v tc >/dev/null || need+=(iproute2)  # network latency inside the nodes (fault tests)
+command -v iptables >/dev/null || need+=(iptables)  # the latency fallback where the kernel has no netem
 command -v chromium >/dev/null || need+=(chromium)  # the comparison report's browser test
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 

@@ -10,9 +10,10 @@ Each with orka's JSON stdout callback, parsed into one outcome per node.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
-from orka.methods.base import Method
+from orka.methods.base import MachineUnreachable, Method
 from orka.results import HostOutcome, PhaseResult
 from orka.spec import NODE_SOURCE
 
@@ -24,6 +25,16 @@ JSON_OUTPUT = (
     f"ANSIBLE_CALLBACK_PLUGINS={NODE_SOURCE}/vagrant/provision/ansible/callback_plugins"
 )
 FAILURES = ("failed", "unreachable")
+# The SSH connect timeout of the spike's ansible.cfg: what a node that is down costs.
+CONNECT_TIMEOUT_S = 10
+
+
+def connect_timeout_option(command_timeout_s: int) -> str:
+    """`--timeout N` when the command timeout from settings is too short for ansible.cfg's
+    connect timeout (a quarter of it at most), so a node that is down is given up on, and
+    the others reported, before the command is stopped; else nothing: ansible.cfg's applies."""
+    share = max(1, command_timeout_s // 4)
+    return f"--timeout {share}" if share < CONNECT_TIMEOUT_S else ""
 
 
 def _loads(stdout: str) -> dict[str, Any]:
@@ -102,8 +113,15 @@ class AnsibleMethod(Method):
         return str(result.stdout).strip()
 
     def _phase(self, phase: str, command: str, changes_fail: bool = False) -> PhaseResult:
-        stdout, stderr, rc, took = self.run_on(CONTROL, f"{JSON_OUTPUT} {command}")
+        start = time.monotonic()
+        bounded = " ".join(part for part in (command, connect_timeout_option(self.timeout_s)) if part)
+        try:
+            stdout, stderr, rc, took = self.run_on(CONTROL, f"{JSON_OUTPUT} {bounded}")
+        except MachineUnreachable as exc:
+            error = f"Ansible control node {CONTROL} is unreachable: {exc.why}"
+            return PhaseResult(self.name, phase, (), time.monotonic() - start, error=error)
         raw = stdout + stderr
+        cut_off = self.cut_off("ansible", rc)
         try:
             if phase == "ping":
                 hosts = parse_ping(stdout, self.node_names)
@@ -111,8 +129,8 @@ class AnsibleMethod(Method):
                 hosts = parse_playbook(stdout, self.node_names, changes_fail)
             order = parse_order(stdout) if phase == "orchestrate" else ()
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            return PhaseResult(self.name, phase, (), took, raw=raw, error=f"{exc} (exit {rc})")
-        return PhaseResult(self.name, phase, hosts, took, raw=raw, order=order)
+            return PhaseResult(self.name, phase, (), took, raw=raw, error=cut_off or f"{exc} (exit {rc})")
+        return PhaseResult(self.name, phase, hosts, took, raw=raw, error=cut_off, order=order)
 
     def ping(self) -> PhaseResult:
         return self._phase("ping", "ansible all -m ping")

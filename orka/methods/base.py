@@ -8,6 +8,7 @@ from typing import ClassVar, Protocol
 
 from testinfra.backend.base import CommandResult
 
+from orka.errors import OrkaError
 from orka.results import PhaseResult
 from orka.runner.inventory import Inventory
 from orka.spec import MachineSpec
@@ -23,6 +24,29 @@ class ClusterView(Protocol):
     def run(self, machine: str, command: str, timeout: int | None = None) -> CommandResult: ...
 
     def inventory(self, method: str) -> Inventory: ...
+
+
+# The exit status of `timeout`, which bounds every command run on a machine (Cluster.run).
+TIMED_OUT = 124
+
+
+class MachineUnreachable(OrkaError):
+    """A machine could not be reached over SSH at all (as opposed to a command failing on it)."""
+
+    def __init__(self, machine: str, why: str) -> None:
+        self.machine = machine
+        self.why = why
+        super().__init__(f"{machine} is unreachable: {why}")
+
+
+def ssh_failure(exc: BaseException) -> str:
+    """Why SSH failed, in its own last words: testinfra raises RuntimeError(CommandResult) on exit 255."""
+    result = exc.args[0] if exc.args else None
+    if not isinstance(result, CommandResult):
+        return str(exc) or type(exc).__name__
+    stderr = str(result.stderr or "").strip()
+    # Vagrant's ssh-config says LogLevel FATAL, which keeps even the reason quiet.
+    return stderr.splitlines()[-1].strip() if stderr else "SSH could not connect (exit 255, no message)"
 
 
 class Method(abc.ABC):
@@ -48,10 +72,24 @@ class Method(abc.ABC):
         """The tool's version, as recorded with every result."""
 
     def run_on(self, machine: str, command: str) -> tuple[str, str, int, float]:
-        """(stdout, stderr, exit code, seconds) of a command run with sudo on a machine of the cluster."""
+        """(stdout, stderr, exit code, seconds) of a command run with sudo on a machine of the cluster,
+        stopped after the command timeout from settings (exit TIMED_OUT).
+
+        Raises:
+            MachineUnreachable: SSH could not reach the machine (it is down, or not where it was).
+        """
         start = time.monotonic()
-        result = self.cluster.run(machine, f"sudo {command}", timeout=self.timeout_s)
+        try:
+            result = self.cluster.run(machine, f"sudo {command}", timeout=self.timeout_s)
+        except RuntimeError as exc:
+            raise MachineUnreachable(machine, ssh_failure(exc)) from None
         return result.stdout, result.stderr, result.rc, time.monotonic() - start
+
+    def cut_off(self, tool: str, rc: int) -> str:
+        """The phase's error when the tool was stopped by the command timeout, else ''."""
+        if rc != TIMED_OUT:
+            return ""
+        return f"{tool} did not finish within {self.timeout_s} s (timeouts.command) and was stopped"
 
     def ready_probe(self) -> PhaseResult:
         """What wait_ready asks until it succeeds: a ping, unless a method knows better."""

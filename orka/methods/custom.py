@@ -37,8 +37,8 @@ def step_order(report: RunReport) -> tuple[tuple[str, float, float], ...]:
 class CustomMethod(Method):
     name = "custom"
     tuning = (
-        "one SSH session per host per step carrying the whole step (sudo python3 -); all hosts at once; "
-        "asyncssh connections opened once per run and shared by its steps"
+        "one SSH session per host per step carrying the whole step (sudo python3 -; a ping step: sudo uname -n); "
+        "all hosts at once; asyncssh connections opened once per run and shared by its steps"
     )
 
     def version(self) -> str:

@@ -10,17 +10,48 @@ Each with `--out=json`, parsed into one outcome per node.
 from __future__ import annotations
 
 import json
+import shlex
+import time
+from collections.abc import Callable
 from typing import Any
 
-from orka.methods.base import Method
+from orka.methods.base import MachineUnreachable, Method
 from orka.results import HostOutcome, PhaseResult
 
 MASTER = "orka-master"
-# How long the salt CLI waits for a minion that does not answer at all;
-# minions that answer but are still busy are waited for (salt's find_job).
+# How long the salt CLI waits for a minion that does not answer at all (-t);
+# minions that answer but are still busy are waited for (salt's find_job),
+# each find_job answer within the master's gather_job_timeout (salt's default,
+# 10 s: the CLI has no option for it). Both -t are derived from the command
+# timeout from settings: see cli_timeout.
 PING_TIMEOUT_S = 10
-STATE_TIMEOUT_S = 30
+# Where orka sets the gather_job_timeout the salt CLI reads (see SaltMethod.wait_ready).
+GATHER_CONF = "/etc/salt/master.d/orka-gather.conf"
 NO_RETURN = "Minion did not return"
+# What a parser makes of a phase's output: one outcome per node, the steps in order, any error.
+Parsed = tuple[tuple[HostOutcome, ...], tuple[tuple[str, float, float], ...], str]
+# Said on stderr, at once, when salt-master is not running: salt's CLI would wait its
+# own timeouts first and then only say "Salt request timed out".
+MASTER_STOPPED = "orka: salt-master is not running"
+
+
+def cli_timeout(command_timeout_s: int, most_s: int | None = None) -> int:
+    """salt's -t for a command that the command timeout from settings will stop.
+
+    A minion that is down costs -t and then the gather_job_timeout (with
+    --static, salt first pings every minion: -t for its answer, then the wait
+    for its answer to "are you still running it?"). -t is a quarter of the
+    command timeout (or most_s, if less), so salt gives up on a silent minion,
+    and prints what the others returned, before the command is stopped.
+    """
+    quarter = max(1, command_timeout_s // 4)
+    return quarter if most_s is None else max(1, min(most_s, quarter))
+
+
+def when_master_runs(command: str) -> str:
+    """The command, run only if salt-master is running on the master (else MASTER_STOPPED, at once)."""
+    check = f"systemctl is-active --quiet salt-master || {{ echo {shlex.quote(MASTER_STOPPED)} >&2; exit 1; }}"
+    return "sh -c " + shlex.quote(f"{check}; exec {command}")
 
 
 def _loads(stdout: str) -> dict[str, Any]:
@@ -44,7 +75,8 @@ def parse_ping(stdout: str, nodes: list[str]) -> tuple[HostOutcome, ...]:
         if answer is True:
             outcomes.append(HostOutcome(node, ok=True))
         else:
-            why = f"{NO_RETURN} [No response]" if answer is None else str(answer)
+            # {} is a minion salt gave up on while waiting (--static prints it so).
+            why = f"{NO_RETURN} [No response]" if answer in (None, {}) else str(answer)
             outcomes.append(HostOutcome(node, ok=False, failed=1, detail=why))
     extra = sorted(set(answers) - set(nodes))
     outcomes += [HostOutcome(m, ok=False, failed=1, detail="answered but is not a node of this cluster") for m in extra]
@@ -59,7 +91,9 @@ def _state_name(key: str, state: dict[str, Any]) -> str:
 
 def outcome_from_states(node: str, ret: Any, changes_fail: bool) -> HostOutcome:
     """One minion's state.apply return: count failures and changes, name them."""
-    if ret is None:
+    if ret is None or ret == {}:
+        # {} is a minion salt gave up on while waiting (--static prints it so); a
+        # state run that did return always holds at least one state.
         return HostOutcome(node, ok=False, failed=1, detail=f"{NO_RETURN} [No response]")
     if not isinstance(ret, dict):
         # A render error or an exception comes back as a list of strings or a string.
@@ -138,30 +172,52 @@ class SaltMethod(Method):
         # A short CLI timeout: a minion still signing in is asked again soon.
         return self.ping(cli_timeout_s=2)
 
-    def ping(self, cli_timeout_s: int = PING_TIMEOUT_S) -> PhaseResult:
-        stdout, stderr, rc, took = self.run_on(
-            MASTER, f"salt '*' test.ping --out=json --static --timeout={cli_timeout_s}"
-        )
+    def wait_ready(self) -> float:
+        # Scale: on 2 cores with 10 or more minions applying at once, a busy minion answers salt's
+        # find_job later than salt's default gather_job_timeout (10 s), and salt gives up on every
+        # one of them as if down (measured at 10 nodes: all 10 "did not return"). The salt CLI reads
+        # gather_job_timeout from the master's config: a quarter of the command timeout, so a minion
+        # that is really down still costs less than the command timeout (-t and then this).
+        conf = f"gather_job_timeout: {cli_timeout(self.timeout_s)}"
+        self.run_on(MASTER, f"sh -c {shlex.quote(f'echo {shlex.quote(conf)} > {GATHER_CONF}')}")
+        return super().wait_ready()
+
+    def _salt(self, phase: str, command: str, parse: Callable[[str], Parsed]) -> PhaseResult:
+        """Run a salt command on the master and parse its output; the master's own failures
+        (unreachable, salt-master stopped, the command timeout) are the phase's error."""
+        start = time.monotonic()
         try:
-            hosts = parse_ping(stdout, self.node_names)
+            stdout, stderr, rc, took = self.run_on(MASTER, when_master_runs(command))
+        except MachineUnreachable as exc:
+            error = f"Salt master {MASTER} is unreachable: {exc.why}"
+            return PhaseResult(self.name, phase, (), time.monotonic() - start, error=error)
+        raw = stdout + stderr
+        if MASTER_STOPPED in stderr:
+            error = f"Salt master {MASTER} is unreachable: salt-master is not running there"
+            return PhaseResult(self.name, phase, (), took, raw=raw, error=error)
+        cut_off = self.cut_off("salt", rc)
+        try:
+            hosts, order, error = parse(stdout)
         except ValueError as exc:
-            return PhaseResult(self.name, "ping", (), took, raw=stdout + stderr, error=f"{exc} (exit {rc})")
-        return PhaseResult(self.name, "ping", hosts, took, raw=stdout + stderr)
+            return PhaseResult(self.name, phase, (), took, raw=raw, error=cut_off or f"{exc} (exit {rc})")
+        return PhaseResult(self.name, phase, hosts, took, raw=raw, error=error or cut_off, order=order)
+
+    def ping(self, cli_timeout_s: int = PING_TIMEOUT_S) -> PhaseResult:
+        command = f"salt '*' test.ping --out=json --static --timeout={cli_timeout(self.timeout_s, cli_timeout_s)}"
+        return self._salt("ping", command, lambda out: (parse_ping(out, self.node_names), (), ""))
 
     def apply(self, phase: str = "apply") -> PhaseResult:
-        stdout, stderr, rc, took = self.run_on(
-            MASTER, f"salt '*' state.apply --out=json --static --timeout={STATE_TIMEOUT_S}"
-        )
-        try:
-            hosts = parse_apply(stdout, self.node_names, changes_fail=phase == "idempotence")
-        except ValueError as exc:
-            return PhaseResult(self.name, phase, (), took, raw=stdout + stderr, error=f"{exc} (exit {rc})")
-        return PhaseResult(self.name, phase, hosts, took, raw=stdout + stderr)
+        # Half the command timeout: a minion busy with its first apply can be too busy to answer
+        # find_job at all, so salt's patience is -t plus gather_job_timeout (a quarter, see
+        # wait_ready), and it gives up on a minion still applying as if down. Measured at 25 nodes
+        # on 2 cores: the first apply returned after 142-182 s; with -t a quarter (75 s) salt gave
+        # up at 165 s on 24 of them. A minion really down still costs under the command timeout.
+        command = f"salt '*' state.apply --out=json --static --timeout={2 * cli_timeout(self.timeout_s)}"
+        changes_fail = phase == "idempotence"
+        return self._salt(phase, command, lambda out: (parse_apply(out, self.node_names, changes_fail), (), ""))
 
     def orchestrate(self) -> PhaseResult:
-        stdout, stderr, rc, took = self.run_on(MASTER, "salt-run state.orchestrate orch.secondary --out=json")
-        try:
-            hosts, order, error = parse_orchestrate(stdout, self.node_names)
-        except ValueError as exc:
-            hosts, order, error = (), (), f"{exc} (exit {rc})"
-        return PhaseResult(self.name, "orchestrate", hosts, took, raw=stdout + stderr, error=error, order=order)
+        # The orchestration's steps wait for their minions as salt's defaults say; the
+        # command timeout from settings bounds the whole run.
+        command = "salt-run state.orchestrate orch.secondary --out=json"
+        return self._salt("orchestrate", command, lambda out: parse_orchestrate(out, self.node_names))

@@ -22,6 +22,10 @@ from orka.runner.taskfile import Step, TaskFile
 
 PAYLOAD = (Path(__file__).parent / "remote.py").read_text()
 REMOTE_COMMAND = "sudo -n python3 -"
+# A step of pings only needs no Python on the host: logging in and becoming
+# root is the whole check (as pyinfra's `exec -- true`), and a node's Python
+# start-up was most of a cold ping (0.2-0.4 s per node on a busy 2-core host).
+PING_COMMAND = "sudo -n uname -n"
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,26 @@ def job_for(host: Host, inventory: Inventory, step: Step, family: dict[str, Any]
     }
 
 
+def pings_only(job: dict[str, Any]) -> bool:
+    return bool(job["tasks"]) and all(task["action"] == "ping" for task in job["tasks"])
+
+
+async def ping_host(host: Host, job: dict[str, Any], step: str, timeout: float) -> HostRun:
+    """Every ping task of the step at once: the host answers, as root, with its name."""
+    start = time.time()
+    code, out, err = await run_over_ssh(host, PING_COMMAND, b"", timeout)
+    end = time.time()
+    if code != 0:
+        why = err.strip().splitlines()[-1] if err.strip() else f"exit {code}"
+        kind = "connection error" if code in (124, 255) else "runner error"
+        return HostRun(host.name, step, error=f"{kind}: {why}", start=start, end=end)
+    results = tuple(TaskResult(t["name"], "ping", False, False, "pong", start, end) for t in job["tasks"])
+    return HostRun(host.name, step, results, facts={"hostname": out.strip()}, start=start, end=end)
+
+
 async def run_host(host: Host, job: dict[str, Any], step: str, timeout: float) -> HostRun:
+    if pings_only(job):
+        return await ping_host(host, job, step, timeout)
     start = time.time()
     code, out, err = await run_over_ssh(host, REMOTE_COMMAND, payload(job), timeout)
     end = time.time()

@@ -59,7 +59,8 @@ def target_of(host: Host) -> Target:
             int(entry.get("port", 22)),
             entry.get("user", ""),
             entry.get("identityfile", ""),
-            None if unchecked else str(Path("~/.ssh/known_hosts").expanduser()),
+            # The config's own known_hosts file, as OpenSSH reads it (a static fleet names one).
+            None if unchecked else str(Path(entry.get("userknownhostsfile", "~/.ssh/known_hosts")).expanduser()),
         )
     known = None if host.known_hosts == "none" else str(Path(host.known_hosts).expanduser())
     return Target(host.address, host.port, host.user, host.key, known)
@@ -71,7 +72,7 @@ class Connections:
     def __init__(self) -> None:
         self._open: dict[str, asyncssh.SSHClientConnection] = {}
 
-    async def get(self, host: Host) -> asyncssh.SSHClientConnection:
+    async def get(self, host: Host, connect_timeout: float = CONNECT_TIMEOUT_S) -> asyncssh.SSHClientConnection:
         if host.name not in self._open:
             target = target_of(host)
             self._open[host.name] = await asyncssh.connect(
@@ -80,7 +81,7 @@ class Connections:
                 username=target.user or None,
                 client_keys=[target.key] if target.key else None,
                 known_hosts=target.known_hosts if target.known_hosts is None else [target.known_hosts],
-                connect_timeout=CONNECT_TIMEOUT_S,
+                connect_timeout=connect_timeout,
                 keepalive_interval=5,
             )
         return self._open[host.name]
@@ -102,14 +103,20 @@ CONNECTIONS: ContextVar[Connections] = ContextVar("orka_runner_connections")
 
 
 async def run_over_ssh(host: Host, remote: str, stdin: bytes, timeout: float) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr); 124 when the host took longer than timeout, 255 when it could not be reached."""
+    """(exit code, stdout, stderr); 124 when the host took longer than timeout, connecting included,
+    255 when it could not be reached."""
     connections = CONNECTIONS.get()
+    connect_timeout = min(CONNECT_TIMEOUT_S, timeout)
+    silence = f"no answer to connecting within {connect_timeout:g} s"
     try:
-        connection = await asyncio.wait_for(connections.get(host), timeout)
-        result = await asyncio.wait_for(connection.run(remote, input=stdin.decode(), check=False), timeout)
+        # One deadline for connecting and running: a host costs the run at most `timeout`.
+        async with asyncio.timeout(timeout):
+            connection = await connections.get(host, connect_timeout)
+            silence = f"no answer within {timeout:g} s"
+            result = await connection.run(remote, input=stdin.decode(), check=False)
     except TimeoutError:
         await connections.drop(host)
-        return 124, "", f"no answer within {timeout:.0f} s"
+        return 124, "", silence
     except (OSError, asyncssh.Error, ConnectionError) as exc:
         await connections.drop(host)
         return 255, "", f"{type(exc).__name__}: {exc}"

@@ -125,7 +125,11 @@ def parse_taskfile(text: str, source: str = "<tasks>") -> TaskFile:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise TaskFileError(f"{source}{f', line {line + 1}' if line is not None else ''}: malformed YAML") from None
+        what = getattr(exc, "problem", None) or "syntax error"
+        raise TaskFileError(
+            f"{source}{f', line {line + 1}' if line is not None else ''}: malformed YAML ({what}); "
+            "fix that line (a task file is YAML: `tasks:` or `steps:`, as in spikes/custom/desired_state.yml)"
+        ) from None
     if not isinstance(data, dict) or ("tasks" in data) == ("steps" in data):
         raise TaskFileError(f"{source}: needs either `tasks:` (one step on every host) or `steps:`")
     unknown_keys = set(data) - {"family", "tasks", "steps"}
@@ -159,5 +163,7 @@ def load_taskfile(path: Path) -> TaskFile:
     except UnicodeDecodeError:
         raise TaskFileError(f"task file {path} is not UTF-8 text") from None
     except OSError as exc:
-        raise TaskFileError(f"cannot read task file {path}: {exc.strerror}") from None
+        raise TaskFileError(
+            f"cannot read task file {path}: {exc.strerror}; give the path of a YAML file with `tasks:` or `steps:`"
+        ) from None
     return parse_taskfile(text, str(path))

@@ -71,7 +71,8 @@ def test_nodes_run_no_agent(spike: Spike) -> None:
 
 
 def test_the_spike_hand_commands_work_verbatim(spike: Spike) -> None:
-    """The original spike's commands, typed from vagrant/ as its notes give them."""
+    """The original spike's commands, typed from vagrant/ as its notes give them
+    (on a static fleet, which has no Vagrant: the same commands through `ssh -F` orka's ssh_config)."""
     ping = spike.cluster.vagrant_ssh("ansible-master", "sudo ansible all -m ping")
     assert ping.returncode == 0, ping.stdout + ping.stderr
     for node in spike.cluster.nodes:

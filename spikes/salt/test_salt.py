@@ -79,7 +79,8 @@ def test_states_render_for_the_redhat_family(spike: Spike) -> None:
 
 
 def test_the_spike_hand_commands_work_verbatim(spike: Spike) -> None:
-    """The original spike's commands, typed from vagrant/ as its notes give them."""
+    """The original spike's commands, typed from vagrant/ as its notes give them
+    (on a static fleet, which has no Vagrant: the same commands through `ssh -F` orka's ssh_config)."""
     ping = spike.cluster.vagrant_ssh("orka-master", "sudo salt '*' test.ping")
     assert ping.returncode == 0, ping.stderr
     for node in spike.cluster.nodes:

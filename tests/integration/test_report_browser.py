@@ -79,6 +79,10 @@ PROBE = """JSON.stringify((() => {
     failedNodesShown: [...document.querySelectorAll('td.cell.fail li.bad')].map(li => ({
       text: li.textContent.replace(/\\s+/g, ' ').trim(), ...box(li)})),
     scrollWidth: document.documentElement.scrollWidth,
+    tables: Object.fromEntries(['scale-table', 'conditions-table'].map(id => {
+      const t = document.getElementById(id);
+      return [id, t ? {rows: t.querySelectorAll('tbody tr').length, ...box(t)} : null];
+    })),
     scrollHeight: document.documentElement.scrollHeight,
   };
 })())"""
@@ -251,11 +255,18 @@ def browser(tmp_path: Path) -> Iterator[DevToolsPipe]:
 
 
 def render(name: str, folder: Path) -> Path:
-    """The page of a recorded input; the benchmark figures of this host if it has them, else a small set."""
+    """The page of a recorded input, with every section: the benchmark figures of this host if it has them
+    (else a small set), the recorded scale runs and the recorded latency records."""
     bench = REPO_ROOT / "reports" / "bench_methods.json"
     if not bench.is_file():
         bench = bench_file(folder)
-    return render_comparison(DATA / f"{name}.json", folder / "comparison.html", bench_path=bench)
+    return render_comparison(
+        DATA / f"{name}.json",
+        folder / "comparison.html",
+        bench_path=bench,
+        scale_dir=DATA / "scale",
+        conditions_path=DATA / "latency.json",
+    )
 
 
 def keep_screenshot(png: bytes) -> None:
@@ -285,8 +296,13 @@ def test_the_page_opens_from_disk_whole_and_without_errors(browser: DevToolsPipe
     assert probe["matrix"]["width"] > 1000
     # The charts: drawn at a readable size, not collapsed.
     charts = {c["id"]: c for c in probe["charts"]}
-    assert set(charts) == {"chart-phases", "chart-sizes"}
+    assert set(charts) == {"chart-phases", "chart-scale", "chart-sizes"}
     assert all(c["width"] >= 600 and c["height"] >= 200 for c in charts.values()), charts
+    # The scale and latency tables: every row drawn, within the page's width.
+    tables = probe["tables"]
+    assert tables["scale-table"]["rows"] == 9, tables  # 3 methods x 3, 10 and 25 nodes
+    assert tables["conditions-table"]["rows"] == 6, tables  # 3 methods x ping, idempotence
+    assert all(0 < t["width"] <= WIDTH and t["height"] > 100 for t in tables.values()), tables
     # Nothing sticks out sideways at a common desktop width.
     assert probe["scrollWidth"] <= WIDTH
     # The screenshot is the whole page.

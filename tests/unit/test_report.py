@@ -31,10 +31,13 @@ from orka.report import (
     meaningful_lines,
     render_comparison,
 )
+from orka.report_conditions import conditions_of
+from orka.report_scale import rows_of
 from orka.results import PHASES
 from orka.settings import REPO_ROOT
 
 DATA = Path(__file__).parent / "data" / "results"
+SCALE_SIZES = (3, 10, 25)  # the runs in data/results/scale/
 METHODS = ("salt", "ansible", "custom")
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
@@ -194,18 +197,26 @@ RenderFn = Callable[..., Page]
 
 @pytest.fixture(scope="module")
 def render(tmp_path_factory: pytest.TempPathFactory) -> RenderFn:
-    """Render a page into a folder of its own; the page parsed. Same inputs, same page: rendered once."""
+    """Render a page into a folder of its own; the page parsed. Same inputs, same page: rendered once.
+
+    with_extras: with the benchmark, the scale runs (data/results/scale/) and the latency records
+    (data/results/latency.json); without, none of the three sections."""
     folder = tmp_path_factory.mktemp("report")
     spikes = spikes_tree(folder / "spikes")
     bench = bench_file(folder)
     cache: dict[tuple[str, bool], Page] = {}
 
-    def make(name: str, *, with_bench: bool = True) -> Page:
-        key = (name, with_bench)
+    def make(name: str, *, with_extras: bool = True) -> Page:
+        key = (name, with_extras)
         if key not in cache:
-            out = folder / f"{name}-{with_bench}" / "comparison.html"
+            out = folder / f"{name}-{with_extras}" / "comparison.html"
             written = render_comparison(
-                DATA / f"{name}.json", out, spikes_dir=spikes, bench_path=bench if with_bench else None
+                DATA / f"{name}.json",
+                out,
+                spikes_dir=spikes,
+                bench_path=bench if with_extras else None,
+                scale_dir=DATA / "scale" if with_extras else None,
+                conditions_path=DATA / "latency.json" if with_extras else None,
             )
             assert written == out
             html = out.read_text()
@@ -304,7 +315,9 @@ def test_long_output_is_trimmed_to_its_end_and_escaped(tmp_path: Path) -> None:
     data = records("one_node_failing")
     whole = next(r for r in data if (r["method"], r["phase"], r["node"]) == ("ansible", "apply", None))
     whole["raw"] = "\n".join(f"<line {i:04d}>" for i in range(500)) + "\n<script>alert('x')</script>\n"
-    out = render_comparison(write_records(tmp_path / "results.json", data), tmp_path / "page.html", bench_path=None)
+    out = render_comparison(
+        write_records(tmp_path / "results.json", data), tmp_path / "page.html", bench_path=None, scale_dir=None
+    )
     html = out.read_text()
     assert "<script>" not in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
@@ -330,7 +343,9 @@ def test_a_method_that_did_not_run_says_not_run(render: RenderFn) -> None:
 
 def test_a_phase_without_records_is_not_a_pass(tmp_path: Path) -> None:
     data = [r for r in records("all_green") if not (r["method"] == "salt" and r["phase"] == "orchestrate")]
-    out = render_comparison(write_records(tmp_path / "results.json", data), tmp_path / "page.html", bench_path=None)
+    out = render_comparison(
+        write_records(tmp_path / "results.json", data), tmp_path / "page.html", bench_path=None, scale_dir=None
+    )
     cell = parse(out.read_text()).find("td", data_method="salt", data_phase="orchestrate")
     assert cell.attrs["data-status"] == "missing"
     assert "no record" in cell.text()
@@ -342,7 +357,7 @@ def test_only_the_latest_run_and_it_says_so(tmp_path: Path) -> None:
         r["run_id"] = "20261125T090000Z"
         r["recorded_at"] = r["recorded_at"].replace("2026-11-26", "2026-11-25")
     results = write_records(tmp_path / "results.json", older + records("all_green"))
-    dom = parse(render_comparison(results, tmp_path / "page.html", bench_path=None).read_text())
+    dom = parse(render_comparison(results, tmp_path / "page.html", bench_path=None, scale_dir=None).read_text())
     assert dom.find("td", data_method="ansible", data_phase="apply").attrs["data-status"] == "pass"
     notice = dom.find("p", id="older-runs").text()
     assert "holds 2 runs" in notice
@@ -397,8 +412,10 @@ def test_charts_are_inline_svg(render: RenderFn) -> None:
 
 
 def test_without_benchmark_results_the_page_says_how_to_get_them(render: RenderFn, tmp_path: Path) -> None:
-    assert "chart-sizes" not in render("all_green", with_bench=False).html
-    out = render_comparison(DATA / "all_green.json", tmp_path / "page.html", bench_path=tmp_path / "none.json")
+    assert "chart-sizes" not in render("all_green", with_extras=False).html
+    out = render_comparison(
+        DATA / "all_green.json", tmp_path / "page.html", bench_path=tmp_path / "none.json", scale_dir=None
+    )
     note = parse(out.read_text()).find("p", id="no-bench").text()
     assert "no benchmark results at" in note
     assert "make bench-methods" in note
@@ -482,7 +499,7 @@ def test_missing_or_invalid_results_is_a_clear_error(tmp_path: Path, content: st
         results.write_text(content)
     out = tmp_path / "comparison.html"
     with pytest.raises(ReportError) as raised:
-        render_comparison(results, out, bench_path=None)
+        render_comparison(results, out, bench_path=None, scale_dir=None)
     assert isinstance(raised.value, OrkaError)
     message = str(raised.value)
     assert str(results) in message
@@ -498,7 +515,7 @@ def test_load_results_keeps_only_records() -> None:
 
 def test_written_atomically_no_temp_file_left(tmp_path: Path) -> None:
     out = tmp_path / "reports" / "comparison.html"
-    render_comparison(DATA / "all_green.json", out, bench_path=None)
+    render_comparison(DATA / "all_green.json", out, bench_path=None, scale_dir=None)
     assert sorted(p.name for p in out.parent.iterdir()) == ["comparison.html"]
     assert out.read_text().rstrip().endswith("</html>")
     assert out.stat().st_mode & 0o777 == 0o644
@@ -513,7 +530,7 @@ def test_a_crash_while_writing_keeps_the_old_page(tmp_path: Path, monkeypatch: p
 
     monkeypatch.setattr(os, "fsync", crash)
     with pytest.raises(OSError, match="disk full"):
-        render_comparison(DATA / "all_green.json", out, bench_path=None)
+        render_comparison(DATA / "all_green.json", out, bench_path=None, scale_dir=None)
     assert out.read_text() == "the old page"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["comparison.html"]
 
@@ -549,3 +566,158 @@ def test_orka_report_without_results_is_exit_2_with_the_fix(tmp_path: Path) -> N
     assert "pytest spikes/" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "comparison.html").exists()
+
+
+# -- under network latency -------------------------------------------------------
+
+
+def test_latency_table_gives_medians_normal_and_under_latency_with_failures(render: RenderFn) -> None:
+    section = render("all_green").section("conditions")
+    assert section.find("h2").text() == "Under network latency"
+    table = section.find("table", id="conditions-table")
+    assert [th.text() for th in table.find("thead").find_all("th")] == ["method", "phase", "normal", "latency 100 ms"]
+    rows = {(tr.attrs["data-method"], tr.attrs["data-phase"]): tr for tr in table.find("tbody").find_all("tr")}
+    assert list(rows) == [(m, p) for m in METHODS for p in ("ping", "idempotence")]
+    normal = rows[("ansible", "ping")].find("td", data_condition="normal")
+    latency = rows[("ansible", "ping")].find("td", data_condition="latency 100 ms")
+    assert "2.48 s" in normal.text()
+    assert "5.97 s" in latency.text()
+    assert "(\u00d72.4)" in latency.text()  # 5.97 / 2.48
+    assert "1 run, no failure" in latency.text()
+    failed = rows[("ansible", "idempotence")].find("td", data_condition="latency 100 ms")
+    assert failed.attrs["data-status"] == "fail"
+    assert "31.4 s" in failed.text()
+    assert "1 failed (1 node failure)" in failed.text()
+    assert "1 node(s) failed" in failed.text()
+    assert rows[("ansible", "idempotence")].find("td", data_condition="normal").attrs["data-status"] == "pass"
+    assert "(\u00d73.6)" in rows[("custom", "ping")].find("td", data_condition="latency 100 ms").text()  # 1.12 / 0.31
+    hint = section.find("p", class_="hint").text()
+    assert "3 nodes" in hint
+    assert "1 run(s)" in hint
+
+
+def test_no_latency_section_without_conditions_json(render: RenderFn) -> None:
+    assert 'id="conditions"' not in render("all_green", with_extras=False).html
+
+
+def test_conditions_json_beside_the_results_is_read_by_default(tmp_path: Path) -> None:
+    results = write_records(tmp_path / "results.json", records("all_green"))
+    (tmp_path / "conditions.json").write_text((DATA / "latency.json").read_text())
+    out = render_comparison(results, tmp_path / "page.html", bench_path=None, scale_dir=None)
+    assert parse(out.read_text()).find("table", id="conditions-table")
+
+
+@pytest.mark.parametrize(("content", "says"), [("[{", "could not read"), ("[]", "holds no result records")])
+def test_a_broken_conditions_json_is_said_not_fatal(tmp_path: Path, content: str, says: str) -> None:
+    (tmp_path / "conditions.json").write_text(content)
+    out = render_comparison(
+        DATA / "all_green.json",
+        tmp_path / "page.html",
+        bench_path=None,
+        scale_dir=None,
+        conditions_path=tmp_path / "conditions.json",
+    )
+    section = parse(out.read_text()).find("section", id="conditions")
+    assert says in section.text()
+    assert "conditions.json" in section.text()
+
+
+def test_records_without_a_condition_count_as_normal() -> None:
+    data = [dict(r) for r in records("latency")]
+    for r in data:
+        if r["condition"] == "normal":
+            del r["condition"]
+    view = conditions_of(data, "latency.json")
+    assert view.conditions == ("normal", "latency 100 ms")
+    cells = {(row.method, row.phase): row.cells for row in view.rows}
+    assert cells[("salt", "ping")][0].median_s == 1.21
+    assert cells[("salt", "ping")][1].factor == pytest.approx(1.64 / 1.21)
+
+
+# -- time against cluster size: the spikes -------------------------------------------------------
+# data/results/scale/: real `pytest spikes/ -n 1 --cluster-size N --results reports/scale/N.json` runs
+# on this 2-core machine (tool output and settings dropped). At 10 nodes salt's apply and idempotence
+# failed ("Minion did not return": salt gave up on minions too busy to answer its find_job).
+
+
+def scale_table(page: Page) -> dict[tuple[str, int], Element]:
+    table = page.dom.find("table", id="scale-table")
+    return {(tr.attrs["data-method"], int(tr.attrs["data-size"])): tr for tr in table.find("tbody").find_all("tr")}
+
+
+def scale_cell(row: Element, phase: str) -> Element:
+    return row.find("td", data_phase=phase)
+
+
+def test_scale_table_gives_each_phase_its_time_failure_and_freshness(render: RenderFn) -> None:
+    rows = scale_table(render("all_green"))
+    salt = rows[("salt", 10)]
+    apply = scale_cell(salt, "apply")
+    assert apply.attrs["data-status"] == "fail"
+    assert apply.text() == "49.7 s FAIL"
+    assert scale_cell(salt, "orchestrate").text() == "16.1 s"
+    assert "10/10 nodes fresh" in scale_cell(salt, "up").text()
+    assert "50/50 checks" in scale_cell(salt, "verify").text()
+    custom = rows[("custom", 10)]
+    assert scale_cell(custom, "ping").text() == "0.81 s"
+    assert scale_cell(custom, "apply").attrs["data-status"] == "pass"
+    assert "tests/unit/data/results/scale/10.json" in custom.text()
+
+
+def test_the_pages_own_run_fills_a_size_no_scale_file_has(tmp_path: Path) -> None:
+    scale = tmp_path / "scale"
+    scale.mkdir()
+    (scale / "10.json").write_text((DATA / "scale" / "10.json").read_text())
+    out = render_comparison(DATA / "all_green.json", tmp_path / "page.html", bench_path=None, scale_dir=scale)
+    page = Page(out.read_text(), parse(out.read_text()))
+    rows = scale_table(page)
+    assert list(rows) == [(m, n) for m in METHODS for n in (3, 10)]
+    assert "tests/unit/data/results/all_green.json" in rows[("salt", 3)].text()
+    assert scale_cell(rows[("salt", 3)], "apply").text() == "23.0 s"
+    assert scale_cell(rows[("salt", 3)], "up").attrs["data-status"] == "missing"  # recorded before `up` was
+
+
+def test_one_size_is_a_table_without_a_chart(tmp_path: Path) -> None:
+    scale = tmp_path / "scale"
+    scale.mkdir()
+    ten = scale / "10.json"
+    ten.write_text((DATA / "scale" / "10.json").read_text())
+    out = render_comparison(ten, tmp_path / "page.html", bench_path=None, scale_dir=scale)
+    dom = parse(out.read_text())
+    assert not dom.find_all("figure", id="chart-scale")
+    assert len(dom.find("table", id="scale-table").find("tbody").find_all("tr")) == 3
+    assert any("only one cluster size (10 nodes)" in p.text() for p in dom.find_all("p", class_="muted scale-note"))
+
+
+def test_a_broken_scale_file_is_named_and_left_out(tmp_path: Path) -> None:
+    scale = tmp_path / "scale"
+    scale.mkdir()
+    (scale / "10.json").write_text((DATA / "scale" / "10.json").read_text())
+    (scale / "25.json").write_text("[{")
+    (scale / "notes.json").write_text('{"not": "records"}')
+    out = render_comparison(DATA / "all_green.json", tmp_path / "page.html", bench_path=None, scale_dir=scale)
+    dom = parse(out.read_text())
+    notes = " ".join(p.text() for p in dom.find_all("p", class_="muted scale-note"))
+    assert "25.json: not valid JSON (line 1" in notes
+    assert "notes.json: holds no result records" in notes
+    assert len(dom.find("table", id="scale-table").find("tbody").find_all("tr")) == 6
+
+
+def test_no_scale_folder_no_scale_section(tmp_path: Path) -> None:
+    out = render_comparison(
+        DATA / "all_green.json", tmp_path / "page.html", bench_path=None, scale_dir=tmp_path / "none"
+    )
+    assert 'id="scale-table"' not in out.read_text()
+    assert 'id="chart-scale"' not in out.read_text()
+
+
+def test_of_two_runs_in_a_file_the_latest_is_the_point() -> None:
+    ten = records("scale/10")
+    older = [{**r, "run_id": "older", "recorded_at": "2026-01-01T00:00:00Z", "duration_s": 999.0} for r in ten]
+    (salt, *_) = rows_of(older + ten, "10.json")
+    assert salt.cell("apply").seconds == 49.715
+    (salt_older, *_) = rows_of(older, "10.json")
+    assert salt_older.cell("apply").seconds == 999.0
+
+
+# -- bring-up and fresh nodes in the facts -------------------------------------------------------

@@ -183,6 +183,15 @@ def test_append_of_real_records_reads_back_the_same(tmp_path: Path) -> None:
     assert read_records(path) == recs
 
 
+def test_append_leaves_a_file_every_reader_can_read(tmp_path: Path) -> None:
+    """Bamboo keeps reports/ as an artifact, read by another user than the one that ran the tests."""
+    path = tmp_path / "results.json"
+
+    append_records(path, numbered(0, 1))
+
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
 def test_append_leaves_no_temporary_files(tmp_path: Path) -> None:
     path = tmp_path / "results.json"
 

@@ -23,6 +23,7 @@ import pytest
 from orka.runner import executor
 from orka.runner.executor import (
     PAYLOAD,
+    PING_COMMAND,
     REMOTE_COMMAND,
     HostRun,
     RunReport,
@@ -385,9 +386,10 @@ class LocalTransport:
 
     async def __call__(self, host: Host, remote: str, stdin: bytes, timeout: float) -> tuple[int, str, str]:
         self.calls.append((host.name, remote, timeout))
+        # What the remote command is on a node, minus sudo: the payload's Python, or a ping's `uname -n`.
+        program = ["uname", "-n"] if remote == PING_COMMAND else [sys.executable, "-"]
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-",
+            *program,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -507,3 +509,43 @@ def test_run_taskfile_unknown_names_fail_before_connecting(
     with pytest.raises(InventoryError, match="nowhere"):
         run_taskfile(INVENTORY, taskfile, limit=limit)
     assert transport.calls == []
+
+
+def test_a_step_of_pings_only_runs_no_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    transport = LocalTransport(tmp_path)
+    monkeypatch.setattr(executor, "run_over_ssh", transport)
+    inventory = Inventory((Host("a"), Host("b")))
+    taskfile = parse_taskfile("tasks: [{name: hello, ping: {}}, {name: again, ping: {}}]", "<pings>")
+    report = run_taskfile(inventory, taskfile, timeout=5)
+    assert report.ok
+    assert {remote for _, remote, _ in transport.calls} == {PING_COMMAND}
+    for run in report.runs():
+        assert [(t.task, t.action, t.changed, t.msg) for t in run.results] == [
+            ("hello", "ping", False, "pong"),
+            ("again", "ping", False, "pong"),
+        ]
+        assert run.facts == {"hostname": os.uname().nodename}
+
+
+def test_a_step_with_more_than_pings_runs_the_payload(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    transport = LocalTransport(tmp_path)
+    monkeypatch.setattr(executor, "run_over_ssh", transport)
+    taskfile = parse_taskfile(f"tasks: [{{ping: {{}}}}, {{file: {{path: '{tmp_path}/f', content: x}}}}]", "<mixed>")
+    report = run_taskfile(Inventory((Host("a"),)), taskfile, timeout=5)
+    assert report.ok, report.to_dict()
+    assert [remote for _, remote, _ in transport.calls] == [REMOTE_COMMAND]
+    assert (tmp_path / "f").read_text() == "x"
+
+
+@pytest.mark.parametrize(
+    ("code", "err", "error"),
+    [
+        (255, "Connection refused\n", "connection error: Connection refused"),
+        (1, "sudo: a password is required\n", "runner error: sudo: a password is required"),
+    ],
+)
+def test_a_failed_ping_says_why(monkeypatch: pytest.MonkeyPatch, code: int, err: str, error: str) -> None:
+    monkeypatch.setattr(executor, "run_over_ssh", canned(code, "", err))
+    job = {"tasks": [{"name": "ping", "action": "ping", "args": {}}]}
+    run = asyncio.run(run_host(Host("web-1"), job, "ping", 5.0))
+    assert (run.ok, run.error, run.results) == (False, error, ())

@@ -287,12 +287,22 @@ def test_malformed_yaml_error_hides_the_yaml_traceback() -> None:
     assert caught.value.__suppress_context__
 
 
+def test_malformed_yaml_says_what_yaml_found_and_the_fix() -> None:
+    with pytest.raises(TaskFileError) as caught:
+        parse_taskfile("tasks:\n  - ping: {}\n bad: indent\n", "x.yml")
+    assert str(caught.value) == (
+        "x.yml, line 3: malformed YAML (expected <block end>, but found '<block mapping start>'); "
+        "fix that line (a task file is YAML: `tasks:` or `steps:`, as in spikes/custom/desired_state.yml)"
+    )
+
+
 def test_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "nowhere.yml"
     with pytest.raises(TaskFileError, match="cannot read task file") as caught:
         load_taskfile(path)
     assert str(path) in str(caught.value)
     assert "No such file or directory" in str(caught.value)
+    assert "give the path of a YAML file with `tasks:` or `steps:`" in str(caught.value)
 
 
 def test_a_directory_is_not_a_task_file(tmp_path: Path) -> None:

@@ -111,6 +111,17 @@ def test_ping_a_minion_that_is_not_a_node_is_reported_as_a_failure() -> None:
     assert "not a node" in stray.detail
 
 
+def test_ping_a_minion_salt_gave_up_on_is_reported_as_not_returning() -> None:
+    # With --static, a minion that timed out while salt waited is printed as {}.
+    answers = {**load("ping.json"), "orka-node-2": {}}
+
+    hosts = by_node(parse_ping(json.dumps(answers), NODES))
+
+    assert hosts["orka-node-2"] == HostOutcome("orka-node-2", ok=False, failed=1, detail=f"{NO_RETURN} [No response]")
+    assert hosts["orka-node-1"].ok
+    assert hosts["orka-node-3"].ok
+
+
 def test_ping_with_no_output_fails_every_node_as_not_returning() -> None:
     outcomes = parse_ping("", NODES)
 
@@ -241,10 +252,21 @@ def test_orchestrate_output_without_json_raises_value_error(stdout: str) -> None
 # -- outcome_from_states ----------------------------------------------------
 
 
-def test_outcome_of_a_minion_that_did_not_return() -> None:
-    assert outcome_from_states("orka-node-1", None, changes_fail=False) == HostOutcome(
+@pytest.mark.parametrize("ret", [None, {}], ids=["absent", "empty: salt gave up waiting"])
+def test_outcome_of_a_minion_that_did_not_return(ret: Any) -> None:
+    assert outcome_from_states("orka-node-1", ret, changes_fail=False) == HostOutcome(
         "orka-node-1", ok=False, failed=1, detail=f"{NO_RETURN} [No response]"
     )
+
+
+def test_apply_with_a_minion_salt_gave_up_on_fails_only_that_node() -> None:
+    returns = {**load("apply_second.json"), "orka-node-3": {}}
+
+    hosts = by_node(parse_apply(json.dumps(returns), NODES, changes_fail=True))
+
+    assert hosts["orka-node-1"].ok
+    assert hosts["orka-node-2"].ok
+    assert (hosts["orka-node-3"].ok, hosts["orka-node-3"].detail) == (False, f"{NO_RETURN} [No response]")
 
 
 @pytest.mark.parametrize(

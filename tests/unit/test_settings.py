@@ -153,6 +153,21 @@ BAD_INPUTS = [
         id="box-empty",
     ),
     pytest.param(
+        "box: centos stream9\n",
+        ["box: 'centos stream9' is not a Vagrant box name", "allowed: NAME or ORG/NAME", "'centos/stream9'"],
+        id="box-with-a-space",
+    ),
+    pytest.param(
+        "box: centos/stream/9\n",
+        ["box: 'centos/stream/9' is not a Vagrant box name", "allowed: NAME or ORG/NAME"],
+        id="box-with-two-slashes",
+    ),
+    pytest.param(
+        "box: /centos\n",
+        ["box: '/centos' is not a Vagrant box name"],
+        id="box-a-path",
+    ),
+    pytest.param(
         "clustr: 3\n",
         [
             "clustr: unknown key",
@@ -403,3 +418,8 @@ def test_bad_override_value_says_it_is_an_override(tmp_path: Path) -> None:
 )
 def test_resolve_settings_path_precedence(cli: str | None, environ: dict[str, str], expected: Path) -> None:
     assert resolve_settings_path(cli, environ) == expected
+
+
+@pytest.mark.parametrize("box", ["centos/stream9", "generic/debian12", "my-box", "bento/ubuntu-24.04", "a_b/c.d"])
+def test_box_names_vagrant_takes(tmp_path: Path, box: str) -> None:
+    assert load_settings(write(tmp_path, f"box: {box}\n")).box == box

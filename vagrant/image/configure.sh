@@ -10,9 +10,13 @@ chmod 0440 /etc/sudoers.d/vagrant
 
 cat > /etc/ssh/sshd_config.d/orka.conf <<'CONF'
 # Key authentication only; keys come from the cluster, not from the image.
+# AuthenticationMethods keeps it so even if another file turns passwords on.
+# Nothing logs in as root (everything is vagrant + sudo), so root may not at all.
+AuthenticationMethods publickey
 PasswordAuthentication no
 KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
+PermitEmptyPasswords no
+PermitRootLogin no
 AuthorizedKeysFile .ssh/authorized_keys /etc/ssh/authorized_keys/%u
 UseDNS no
 CONF

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Shared by every provider: name resolution inside the cluster and the
 # cluster's SSH key for the vagrant user.
-#   usage: common.sh MACHINE_NAME PUBLIC_KEY IP=NAME...
+#   usage: common.sh MACHINE_NAME PUBLIC_KEY IP=NAME...   (PUBLIC_KEY '' keeps the logins)
 set -euo pipefail
 machine=$1
 public_key=$2
@@ -17,10 +17,13 @@ echo "$hosts" > /etc/hosts
 
 # VM boxes come with Vagrant's well-known key; from now on only the
 # cluster's own key logs in. (Docker nodes get it mounted by sshd's config.)
-home=$(getent passwd vagrant | cut -d: -f6)
-install -d -m 0700 -o vagrant -g vagrant "$home/.ssh"
-echo "$public_key" > "$home/.ssh/authorized_keys"
-chown vagrant:vagrant "$home/.ssh/authorized_keys"
-chmod 0600 "$home/.ssh/authorized_keys"
+# An empty key (provider static: an existing fleet) leaves the logins alone.
+if [ -n "$public_key" ]; then
+  home=$(getent passwd vagrant | cut -d: -f6)
+  install -d -m 0700 -o vagrant -g vagrant "$home/.ssh"
+  echo "$public_key" > "$home/.ssh/authorized_keys"
+  chown vagrant:vagrant "$home/.ssh/authorized_keys"
+  chmod 0600 "$home/.ssh/authorized_keys"
+fi
 
 echo "orka: $machine ready ($(. /etc/os-release && echo "$PRETTY_NAME"), $(systemctl is-system-running || true))"

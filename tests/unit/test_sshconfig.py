@@ -1,0 +1,48 @@
+"""The ssh_config orka writes from `vagrant up`'s output reads back as Vagrant's own does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orka.runner.ssh import read_ssh_config
+from orka.sshconfig import SshEntry, parse_ssh_address, render
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("    orka-node-1: SSH address: 172.17.0.2:22\n", ("orka-node-1", "172.17.0.2", 22)),
+        ("    ansible-master: SSH address: 127.0.0.1:2200", ("ansible-master", "127.0.0.1", 2200)),
+        ("    orka-node-1: SSH username: vagrant\n", None),
+        ("==> orka-node-1: Machine booted and ready!\n", None),
+        ("    orka-node-1: SSH address: 172.17.0.2\n", None),  # no port: not the line we know
+    ],
+)
+def test_parse_ssh_address(line: str, expected: tuple[str, str, int] | None) -> None:
+    assert parse_ssh_address(line) == expected
+
+
+def test_rendered_config_reads_back_per_machine(tmp_path: Path) -> None:
+    config = tmp_path / "ssh_config"
+    config.write_text(
+        render(
+            [
+                SshEntry("orka-master", "172.17.0.4", 22, "vagrant", "/keys/id_ed25519"),
+                SshEntry("orka-node-1", "172.17.0.2", 2222, "vagrant", "/keys/id_ed25519"),
+            ]
+        )
+    )
+    entries = read_ssh_config(config)
+    assert set(entries) == {"orka-master", "orka-node-1"}
+    node = entries["orka-node-1"]
+    assert (node["hostname"], node["port"], node["user"]) == ("172.17.0.2", "2222", "vagrant")
+    assert node["identityfile"] == "/keys/id_ed25519"
+    assert node["passwordauthentication"] == "no"
+    assert node["identitiesonly"] == "yes"
+    assert entries["orka-master"]["hostname"] == "172.17.0.4"
+
+
+def test_nothing_rendered_for_no_machines() -> None:
+    assert render([]) == ""
