@@ -128,7 +128,7 @@ def check_host_limits(machines: int) -> None:
 
 def prepare(settings: Settings, name: str, emit: Emit) -> ClusterSpec:
     """Everything before `vagrant up`: provider, image, wheelhouse, key, plan."""
-    provider, reason = choose_provider(settings.provider)
+    provider, reason = choose_provider(settings.provider, settings.box)
     emit(f"[orka] provider: {provider} ({reason})")
     if provider == "docker":
         check_host_limits(settings.cluster + len(master_machines(settings.methods)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -87,7 +88,29 @@ PROBES: dict[str, Callable[[], tuple[bool, str]]] = {
 }
 
 
-def choose_provider(requested: str) -> tuple[str, str]:
+def box_is_added(box: str, provider: str, vagrant_home: Path | None = None) -> bool:
+    """Whether `vagrant box add` has put this box on this machine for this provider (no Ruby start-up)."""
+    home = vagrant_home or Path(os.environ.get("VAGRANT_HOME") or Path.home() / ".vagrant.d")
+    folder = home / "boxes" / box.replace("/", "-VAGRANTSLASH-")
+    return any(folder.glob(f"*/{provider}")) or any(folder.glob(f"*/*/{provider}"))
+
+
+def _unfit_for_auto(name: str, box: str | None) -> str:
+    """Why `auto` passes over a VM provider that works: a box still to fetch, or a CPU it must emulate.
+
+    A workstation picks its hypervisor when it can run the box now; anything
+    else (a build agent with libvirt installed but no VT-x, a laptop offline
+    without the box) gets the docker provider instead of a failed download or
+    VMs that take minutes to boot. Asking for the provider by name still works.
+    """
+    if name == "libvirt" and not _libvirt_note().startswith("KVM"):
+        return "no hardware virtualisation (VT-x/AMD-V) for KVM"
+    if box and name in ("virtualbox", "libvirt") and not box_is_added(box, name):
+        return f"box {box} is not added for {name} (`vagrant box add {box} --provider {name}`)"
+    return ""
+
+
+def choose_provider(requested: str, box: str | None = None) -> tuple[str, str]:
     """Return (provider, reason). 'auto' takes the first of AUTO_ORDER that works."""
     if requested != "auto":
         ok, why = PROBES[requested]()
@@ -97,6 +120,8 @@ def choose_provider(requested: str) -> tuple[str, str]:
     skipped: list[str] = []
     for name in AUTO_ORDER:
         ok, why = PROBES[name]()
+        if ok and (unfit := _unfit_for_auto(name, box)):
+            ok, why = False, unfit
         if ok:
             reason = "auto: first that works" + (f" ({'; '.join(skipped)})" if skipped else "")
             reason += f"; {_libvirt_note()}" if name == "libvirt" else ""
