@@ -21,7 +21,7 @@ from pathlib import Path
 
 from orka.errors import OrkaError
 from orka.locks import file_lock
-from orka.progress import Emit, step
+from orka.progress import Emit, run_showing, step
 from orka.settings import REPO_ROOT
 
 ORKA_BOX = "orka/bookworm"
@@ -144,20 +144,9 @@ def _check_can_build() -> None:
 
 
 def _run_build(box_file: Path, recipe_hash: str, wheelhouse: Path, emit: Emit) -> None:
-    process = subprocess.Popen(
-        ["bash", str(BOX_RECIPE / "build.sh"), str(box_file), recipe_hash, str(wheelhouse)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    tail: list[str] = []
-    for line in process.stdout:
-        line = line.rstrip()
-        tail = [*tail, line][-30:]
-        if line.startswith("[box]"):
-            emit(f"[orka]   {line}")
-    if process.wait() != 0:
+    command = ["bash", str(BOX_RECIPE / "build.sh"), str(box_file), recipe_hash, str(wheelhouse)]
+    code, tail = run_showing(command, "[box]", emit)
+    if code != 0:
         raise BoxError(f"box build failed ({BOX_RECIPE}/build.sh):\n" + "\n".join(tail))
 
 

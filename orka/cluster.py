@@ -144,17 +144,8 @@ def prepare(settings: Settings, name: str, emit: Emit) -> ClusterSpec:
         image_tag = ensure_tools_image(image_tag, wheelhouse, INSTALL_TOOLS, CACHE_ROOT, emit)
     ensure_box(settings.box, provider, wheelhouse, CACHE_ROOT, emit, settings.timeouts.up_s)  # VM providers only
     private_key, public_key = ensure_ssh_keypair(paths.state_dir, comment=f"orka-{name}")
-    nodes = node_names(settings.cluster)
-    shutil.rmtree(paths.upload_dir, ignore_errors=True)
-    if "salt" in settings.methods:
-        stage_salt_keys(ensure_salt_keys(paths.state_dir / "salt-keys", nodes), nodes, paths.upload_dir)
-    if "ansible" in settings.methods:
-        # The control node holds the cluster's private key; the nodes only its public key.
-        control = paths.upload_dir / "ansible-master" / "ssh"
-        control.mkdir(parents=True)
-        shutil.copy2(private_key, control / "id_ed25519")
-    if paths.upload_dir.exists():
-        restrict(paths.upload_dir)
+    # The control node holds the cluster's private key; the nodes only its public key.
+    stage_uploads(paths, settings.methods, node_names(settings.cluster), private_key)
     spec = build_spec(
         settings,
         name=name,
@@ -167,6 +158,19 @@ def prepare(settings: Settings, name: str, emit: Emit) -> ClusterSpec:
         upload_dir=paths.upload_dir,
     )
     return spec
+
+
+def stage_uploads(paths: ClusterPaths, methods: tuple[str, ...], nodes: list[str], control_key: Path) -> None:
+    """Lay out, afresh, what each machine gets at provisioning: its Salt keys, the control node's SSH key."""
+    shutil.rmtree(paths.upload_dir, ignore_errors=True)
+    if "salt" in methods:
+        stage_salt_keys(ensure_salt_keys(paths.state_dir / "salt-keys", nodes), nodes, paths.upload_dir)
+    if "ansible" in methods:
+        control = paths.upload_dir / "ansible-master" / "ssh"
+        control.mkdir(parents=True)
+        shutil.copy2(control_key, control / "id_ed25519")
+    if paths.upload_dir.exists():
+        restrict(paths.upload_dir)
 
 
 def stage_salt_keys(keys: Path, minions: list[str], upload_dir: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from orka.errors import ImageError
 from orka.locks import file_lock
-from orka.progress import Emit, step
+from orka.progress import Emit, run_showing, step
 
 IMAGE_REPOSITORY = "orka-node"
 
@@ -55,20 +55,8 @@ def _check_can_build() -> None:
 
 
 def _run_build(recipe_dir: Path, tag: str, emit: Emit) -> None:
-    process = subprocess.Popen(
-        ["bash", str(recipe_dir / "build.sh"), tag, tag.split(":", 1)[1]],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    tail: list[str] = []
-    for line in process.stdout:
-        line = line.rstrip()
-        tail = ([*tail, line])[-30:]
-        if line.startswith("[image]"):
-            emit(f"[orka]   {line}")
-    if process.wait() != 0:
+    code, tail = run_showing(["bash", str(recipe_dir / "build.sh"), tag, tag.split(":", 1)[1]], "[image]", emit)
+    if code != 0:
         raise ImageError(f"node image build failed ({recipe_dir}/build.sh):\n" + "\n".join(tail))
 
 

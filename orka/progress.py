@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -94,3 +95,19 @@ def relay_to(address: str) -> Emit:
             to_stderr(line)
 
     return emit
+
+
+def run_showing(command: list[str], marker: str, emit: Emit) -> tuple[int, list[str]]:
+    """Run a build script; pass on its progress lines (those starting with marker).
+
+    Returns its exit code and its last 30 lines of output, for the error message.
+    """
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    tail: list[str] = []
+    for raw in process.stdout:
+        line = raw.rstrip()
+        tail = [*tail, line][-30:]
+        if line.startswith(marker):
+            emit(f"[orka]   {line}")
+    return process.wait(), tail

@@ -38,14 +38,12 @@ from orka.cluster import (
     Cluster,
     ClusterPaths,
     read_spec,
-    restrict,
-    stage_salt_keys,
+    stage_uploads,
     write_spec,
 )
 from orka.errors import ClusterError
 from orka.fleet import Fleet, FleetHost
 from orka.progress import Emit, step
-from orka.salt_keys import ensure_salt_keys
 from orka.settings import REPO_ROOT, Settings, Timeouts
 from orka.spec import NODE_SOURCE, NODE_WHEELHOUSE, ClusterSpec, MachineSpec, master_machines
 from orka.wheelhouse import ensure_wheelhouse
@@ -153,17 +151,9 @@ def prepare_fleet(settings: Settings, name: str, emit: Emit) -> tuple[ClusterSpe
     wheelhouse = ensure_wheelhouse(WHEELHOUSE_PINS, CACHE_ROOT / "wheelhouse", emit) if needs_tools else Path()
     paths.state_dir.mkdir(parents=True, exist_ok=True)
     paths.state_dir.chmod(0o700)
-    shutil.rmtree(paths.upload_dir, ignore_errors=True)
-    if "salt" in settings.methods:
-        stage_salt_keys(ensure_salt_keys(paths.state_dir / "salt-keys", nodes), nodes, paths.upload_dir)
-    if "ansible" in settings.methods:
-        # As on a Vagrant cluster, the control node holds the key the nodes take:
-        # here the fleet's own (ansible-master.sh installs the first as orka_cluster).
-        control = paths.upload_dir / "ansible-master" / "ssh"
-        control.mkdir(parents=True)
-        shutil.copy2(fleet.nodes[0].key, control / "id_ed25519")
-    if paths.upload_dir.exists():
-        restrict(paths.upload_dir)
+    # As on a Vagrant cluster, the control node holds the key the nodes take:
+    # here the fleet's own (ansible-master.sh installs the first as orka_cluster).
+    stage_uploads(paths, settings.methods, nodes, Path(fleet.nodes[0].key))
     spec = ClusterSpec(
         name=name,
         provider=PROVIDER,
