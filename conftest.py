@@ -102,7 +102,7 @@ def pytest_configure_node(node: Any) -> None:
     config: pytest.Config = node.config
     if XDIST_DIR not in config.stash:
         config.stash[XDIST_DIR] = Path(tempfile.mkdtemp(prefix="orka-xdist-"))
-        config.stash[RELAY] = ProgressRelay(_relay_writer(config))
+        config.stash[RELAY] = ProgressRelay(_line_writer(config))
     node.workerinput["orka_run_id"] = config.stash[RUN_ID]
     node.workerinput["orka_xdist_dir"] = str(config.stash[XDIST_DIR])
     node.workerinput["orka_progress"] = config.stash[RELAY].address
@@ -122,8 +122,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> GroupSchedul
     return GroupScheduling(config, log, config.stash[XDIST_DIR])
 
 
-def _relay_writer(config: pytest.Config) -> Emit:
-    """The controller prints a worker's line on a line of its own, between the test progress."""
+def _line_writer(config: pytest.Config) -> Emit:
+    """Lines on a line of their own, between pytest's progress dots (a worker's progress, the report's path)."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     writer = config.get_terminal_writer()
     lock = threading.Lock()
@@ -237,6 +237,12 @@ def _terminal_emit(config: pytest.Config) -> Emit:
     return emit
 
 
+def _side_by_side(config: pytest.Config) -> str:
+    """The records' condition: several xdist workers share this machine's CPUs, and every phase's time shows it."""
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    return f"side by side on {workers} xdist workers" if workers > 1 else "normal"
+
+
 def _emit(config: pytest.Config) -> Emit:
     """Progress to the terminal: directly, or from an xdist worker through the controller, tagged with the worker."""
     worker_input = getattr(config, "workerinput", None)
@@ -301,6 +307,7 @@ def spikes(pytestconfig: pytest.Config, orka_settings: Settings, worker_id: str)
             emit,
             orka_settings.to_dict(),
             tag_methods=hasattr(pytestconfig, "workerinput"),
+            condition=_side_by_side(pytestconfig),
         )
     finally:
         pool.close()
@@ -393,9 +400,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         try:
             written = render_comparison(results, REPORTS / junit.COMPARISON, scale_dir=REPORTS / "scale")
         except OrkaError as exc:
-            config.get_terminal_writer().line(f"[orka] no comparison report: {exc}")
+            _line_writer(config)(f"[orka] no comparison report: {exc}")
         else:
-            config.get_terminal_writer().line(f"[orka] comparison report: {written}")
+            _line_writer(config)(f"[orka] comparison report: {written}")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -661,6 +661,7 @@ def build_page(
     shared = next(iter(settings.values())) if settings and len({repr(s) for s in settings.values()}) == 1 else None
     effort = count_effort(spikes_dir)
     stamps = sorted(str(r["recorded_at"]) for r in run if r.get("recorded_at"))
+    run_conditions = sorted({str(r["condition"]) for r in run if r.get("condition") not in (None, "", "normal")})
     return (
         _environment()
         .get_template(TEMPLATE)
@@ -681,6 +682,7 @@ def build_page(
             shared_settings=shared,
             phase_chart=phase_chart(methods),
             bench=bench_view(bench_path),
+            run_conditions=run_conditions,
             scale=scale,
             scale_phases=SCALE_PHASES,
             colors={**COLORS, **{m.name: m.color for m in methods}},

@@ -123,6 +123,7 @@ class SpikeRegistry:
         emit: Emit,
         settings: dict[str, Any],
         tag_methods: bool = False,
+        condition: str = "normal",
     ) -> None:
         self.pool = pool
         self.settings = settings
@@ -131,6 +132,7 @@ class SpikeRegistry:
         self.timeout_s = timeout_s
         self.emit = emit
         self.tag_methods = tag_methods
+        self.condition = condition  # "normal", or the methods side by side: each phase's times include the others'
         self._spikes: dict[str, Spike] = {}
         self._failed: dict[str, str] = {}  # a method whose cluster did not come up: why
 
@@ -161,6 +163,7 @@ class SpikeRegistry:
                 node_os=os_release,
                 tuning=method.tuning,
                 settings=self.settings,
+                condition=self.condition,
             )
             spike = self._spikes[method_name] = Spike(method, cluster, context, self.results, emit)
             spike.record_up(up_s)

@@ -300,7 +300,7 @@ def test_the_page_opens_from_disk_whole_and_without_errors(browser: DevToolsPipe
     assert all(c["width"] >= 600 and c["height"] >= 200 for c in charts.values()), charts
     # The scale and latency tables: every row drawn, within the page's width.
     tables = probe["tables"]
-    assert tables["scale-table"]["rows"] == 6, tables  # 3 methods x 3 (its own run) and 10 nodes (scale/)
+    assert tables["scale-table"]["rows"] == 9, tables  # 3 methods x 3, 10 and 25 nodes (data/results/scale/)
     assert tables["conditions-table"]["rows"] == 6, tables  # 3 methods x ping, idempotence
     assert all(0 < t["width"] <= WIDTH and t["height"] > 100 for t in tables.values()), tables
     # Nothing sticks out sideways at a common desktop width.
