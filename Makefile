@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 export VAGRANT_CHECKPOINT_DISABLE := 1
 
-.PHONY: spike test test-libvirt unit lint bench bench-methods down host
+.PHONY: spike test test-libvirt scale unit lint bench bench-methods down host
 
 spike: host $(VENV)/.installed
 	$(BIN)/pytest spikes/ $(PYTEST_ARGS)
@@ -19,6 +19,18 @@ test: host $(VENV)/.installed
 test-libvirt: host $(VENV)/.installed
 	@scripts/setup-libvirt.sh
 	$(BIN)/pytest tests/integration/test_libvirt.py $(PYTEST_ARGS)
+
+# The spikes at larger sizes, one run each, to reports/scale/<size>.json: the
+# comparison report plots them beside its own run (about an hour here for 10
+# and 25 nodes on 2 cores). The page is then made again from reports/results.json.
+SCALE_SIZES ?= 10 25
+scale: host $(VENV)/.installed
+	@for n in $(SCALE_SIZES); do \
+	  echo "[orka] scale: pytest spikes/ on $$n nodes"; \
+	  $(BIN)/pytest spikes/ --settings settings/scale.yaml --cluster-size $$n \
+	    --results reports/scale/$$n.json --cluster-name orka-scale $(PYTEST_ARGS) || exit 1; \
+	done
+	@if [ -f reports/results.json ]; then $(BIN)/orka report; fi
 
 unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from orka.cluster import Cluster
+from orka.desired_state import PROBE
 from orka.errors import ClusterError, OrkaError
 from orka.methods import Method, load_method
 from orka.pool import ClusterPool
@@ -25,12 +26,6 @@ from orka.progress import Emit, tagged
 from orka.results import HostOutcome, PhaseResult, RunContext, append_records, records
 
 UP = "up"
-# What any method's apply leaves on a node (the desired state); a fresh node has none of it.
-LEFTOVERS_PROBE = (
-    "for p in /etc/orka /opt/orka /etc/systemd/system/orka-agent.service; do test -e $p && echo $p; done; "
-    "getent group orka >/dev/null && echo 'group orka'; getent passwd orka >/dev/null && echo 'user orka'; "
-    "command -v tree >/dev/null && echo 'package tree'; true"
-)
 
 
 class Spike:
@@ -92,7 +87,7 @@ class Spike:
 
 def leftovers(cluster: Cluster, node: str) -> list[str]:
     """What of the desired state a node already holds (empty on a fresh node)."""
-    return [line.strip() for line in cluster.run(node, LEFTOVERS_PROBE).stdout.splitlines() if line.strip()]
+    return [line.strip() for line in cluster.run(node, PROBE).stdout.splitlines() if line.strip()]
 
 
 def freshness(cluster: Cluster) -> tuple[HostOutcome, ...]:

@@ -6,8 +6,11 @@ what the selected methods need by running the same vagrant/provision scripts,
 with the same arguments, that the Vagrantfile runs on its machines: the
 files those machines see through synced folders (the scripts, the wheelhouse,
 the Salt tree, the Ansible folder, each machine's own keys) are copied over
-SSH first. Teardown removes orka's own state only: Salt and Ansible stay
-installed on the fleet, as a team expects of hosts it handed to orka.
+SSH first. Since no host is remade between methods, as orka's own machines
+are, each node is first taken back to fresh: the desired state any method
+left there is removed (desired_state.RESET). Teardown removes orka's own
+state only: Salt and Ansible stay installed on the fleet, as a team expects
+of hosts it handed to orka.
 
 Method adapters see a StaticCluster as they see a Cluster: nodes, masters,
 host(), run(), inventory() (the runner reads the same ssh_config).
@@ -41,6 +44,7 @@ from orka.cluster import (
     stage_uploads,
     write_spec,
 )
+from orka.desired_state import RESET
 from orka.errors import ClusterError
 from orka.fleet import Fleet, FleetHost
 from orka.progress import Emit, step
@@ -343,7 +347,11 @@ class StaticCluster(Cluster):
         if result.returncode != 0:
             tail = "\n".join(f"      {line}" for line in (result.stdout + result.stderr).strip().splitlines()[-8:])
             return f"{self.where(machine.name)}: provisioning failed (exit {result.returncode}):\n{tail}"
-        names = ", ".join(Path(shlex.split(s)[1]).stem for s in scripts if s.startswith("bash "))
+        names = ", ".join(
+            "reset" if s.startswith("bash -ec") else Path(shlex.split(s)[1]).stem
+            for s in scripts
+            if s.startswith("bash ")
+        )
         sent = " (with the wheelhouse)" if payload.wheelhouse else ""
         self.emit(f"[orka]   {self.where(machine.name)}: {names}{sent} in {time.monotonic() - start:.1f} s")
         return None
@@ -410,6 +418,9 @@ class StaticCluster(Cluster):
         pillar = {"method": "salt", "cluster_size": len(nodes), "primary": primary, "nodes": nodes}
         # An empty key: the fleet's logins stay as the team set them up.
         commands = [run("common.sh", machine.name, "", *hosts)]
+        if machine.role == "node":
+            # orka remakes no host between methods: it takes each node back to fresh instead.
+            commands.insert(0, shlex.join(["bash", "-ec", RESET]))
         if machine.role == "salt-master":
             commands.append(run("salt-master.sh", json.dumps(pillar, separators=(",", ":"))))
         elif machine.role == "ansible-master":

@@ -191,6 +191,7 @@ def test_every_method_runs_on_the_fleet_and_orka_makes_no_machine(fleet: FleetUn
     checkout = tmp_path / "orka"
     shutil.copytree(REPO_ROOT, checkout, ignore=COPY_IGNORE, symlinks=True)
     settings = fleet_settings(fleet, tmp_path / "static.yaml", ["salt", "ansible", "custom"], listed_hosts())
+    docker("exec", f"{NETWORK}-node-3", "groupadd", "--system", "orka")  # the team's own, before orka came
     junit = tmp_path / "junit.xml"
     command = [sys.executable, "-m", "pytest", "spikes/", "--settings", str(settings), "--cluster-name", CLUSTER]
     command += ["-p", "no:cacheprovider", "--junitxml", str(junit), "-q", "-x"]
@@ -218,6 +219,13 @@ def test_every_method_runs_on_the_fleet_and_orka_makes_no_machine(fleet: FleetUn
     assert {r["provider"] for r in records} == {"static"}
     applied = {(r["method"], r["node"]) for r in records if r["phase"] == "apply" and r["node"] and r["ok"]}
     assert len(applied) == 9, applied
+    # Each method found every node as the team handed it over: orka took each node back from the previous
+    # method's desired state, but left the group node-3 held before orka came.
+    up = {(r["method"], r["node"]): r["detail"] for r in records if r["phase"] == "up" and r["node"]}
+    assert set(up) == applied, up
+    assert {k: v for k, v in up.items() if v != "fresh"} == {
+        (m, "orka-node-3"): "already holds: group orka" for m in ("salt", "ansible", "custom")
+    }
 
     # orka made, stopped and removed no machine or network: the fleet is as the test left it.
     assert orka_events(fleet.started_at) == []

@@ -1,0 +1,53 @@
+"""What any method's apply leaves on a node: the spikes' desired state, as one list.
+
+The same list gives the probe that tells whether a node is fresh (none of it
+there before a method's first phase) and, on a static fleet, which orka does
+not remake between methods, the reset that takes a node back to fresh.
+
+A fleet's host may have held some of it before orka first touched it (a team's
+own `tree` package, say): the first reset writes down what the host held then,
+in BASELINE, and no reset removes that. The probe's words are the baseline's.
+"""
+
+from __future__ import annotations
+
+PATHS = ("/etc/orka", "/opt/orka")
+UNIT = "orka-agent"
+UNIT_FILE = f"/etc/systemd/system/{UNIT}.service"
+GROUP = USER = "orka"
+PACKAGE = "tree"
+BASELINE = "/var/lib/orka/baseline"
+
+# One line per item a node holds, nothing on a fresh node.
+PROBE = (
+    f"for p in {' '.join(PATHS)} {UNIT_FILE}; do test -e $p && echo $p; done; "
+    f"getent group {GROUP} >/dev/null && echo 'group {GROUP}'; "
+    f"getent passwd {USER} >/dev/null && echo 'user {USER}'; "
+    f"command -v {PACKAGE} >/dev/null && echo 'package {PACKAGE}'; true"
+)
+
+# As root, under `set -e` (static.py's provisioning), so only a real failure
+# stops it. The agent stops before its user goes; the package goes with
+# whichever package manager the host has (removal downloads nothing).
+RESET = f"""
+install -d -m 0755 {BASELINE.rsplit("/", 1)[0]}
+test -e {BASELINE} || {{ {PROBE}; }} > {BASELINE}
+held() {{ grep -qxF "$1" {BASELINE}; }}
+if ! held {UNIT_FILE}; then
+  systemctl disable --now {UNIT} >/dev/null 2>&1 || true
+  rm -f {UNIT_FILE}
+  systemctl daemon-reload
+  systemctl reset-failed {UNIT} >/dev/null 2>&1 || true
+fi
+for p in {" ".join(PATHS)}; do held "$p" || rm -rf "$p"; done
+# userdel also removes a group of the user's name that has no other member: a held one comes back, same gid.
+gid=$(getent group {GROUP} | cut -d: -f3)
+held 'user {USER}' || ! getent passwd {USER} >/dev/null || userdel {USER}
+! held 'group {GROUP}' || getent group {GROUP} >/dev/null || groupadd --system --gid "$gid" {GROUP}
+held 'group {GROUP}' || ! getent group {GROUP} >/dev/null || groupdel {GROUP}
+if ! held 'package {PACKAGE}' && command -v {PACKAGE} >/dev/null; then
+  if command -v apt-get >/dev/null; then DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq {PACKAGE} >/dev/null
+  elif command -v dnf >/dev/null; then dnf remove -y -q {PACKAGE} >/dev/null
+  else yum remove -y -q {PACKAGE} >/dev/null; fi
+fi
+"""
