@@ -21,8 +21,8 @@ test-libvirt: host $(VENV)/.installed
 	$(BIN)/pytest tests/integration/test_libvirt.py $(PYTEST_ARGS)
 
 # The spikes at larger sizes, one run each, to reports/scale/<size>.json: the
-# comparison report plots them beside its own run (about an hour here for 10
-# and 25 nodes on 2 cores). The page is then made again from reports/results.json.
+# comparison report plots them beside its own run. Prints each method's phase
+# times against size, then makes the page again from reports/results.json.
 SCALE_SIZES ?= 10 25
 scale: host $(VENV)/.installed
 	@for n in $(SCALE_SIZES); do \
@@ -30,6 +30,7 @@ scale: host $(VENV)/.installed
 	  $(BIN)/pytest spikes/ --settings settings/scale.yaml --cluster-size $$n \
 	    --results reports/scale/$$n.json --cluster-name orka-scale $(PYTEST_ARGS) || exit 1; \
 	done
+	@$(BIN)/python -m orka.report_scale
 	@if [ -f reports/results.json ]; then $(BIN)/orka report; fi
 
 unit: $(VENV)/.installed

@@ -220,3 +220,38 @@ def scale_chart(rows: Sequence[ScaleRow]) -> Markup:
         figure.legend(handles, labels, frameon=False, ncols=len(labels), loc="upper center", bbox_to_anchor=(0.5, 1.1))
         figure.tight_layout()
         return svg(figure, "scale", "Each method's phase times against cluster size, in seconds")
+
+
+def text_table(view: ScaleView) -> str:
+    """The scale table for a terminal: a line per method and size, each phase's seconds (FAIL, or - when missing)."""
+    lines = [f"{'method':<8} {'nodes':>5} " + " ".join(f"{p:>12}" for p in SCALE_PHASES)]
+    for row in view.rows:
+        cells = []
+        for cell in row.cells:
+            text = "-" if cell.seconds is None else f"{cell.seconds:.1f} s"
+            cells.append(f"{text + (' FAIL' if cell.status == 'fail' else ''):>12}")
+        lines.append(f"{row.method:<8} {row.size:>5} " + " ".join(cells))
+    return "\n".join([*lines, *(f"note: {n}" for n in view.notes)])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m orka.report_scale [FOLDER] [RESULTS]`: print the scale table of reports/scale/ (and results.json)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m orka.report_scale", description=main.__doc__)
+    parser.add_argument("folder", nargs="?", default="reports/scale", type=Path)
+    parser.add_argument("results", nargs="?", default="reports/results.json", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        current = _records(args.results) if args.results.exists() else []
+    except ValueError as exc:
+        parser.error(f"{args.results}: {exc}")
+    view = scale_view(args.folder, str(args.folder), current, str(args.results))
+    if view is None:
+        parser.error(f"{args.folder}: no scale runs (make scale writes them)")
+    print(text_table(view))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -32,7 +32,8 @@ from orka.report import (
     render_comparison,
 )
 from orka.report_conditions import conditions_of
-from orka.report_scale import rows_of
+from orka.report_scale import ScaleView, rows_of, text_table
+from orka.report_scale import main as scale_main
 from orka.results import PHASES
 from orka.settings import REPO_ROOT
 
@@ -724,6 +725,26 @@ def test_one_size_is_a_table_without_a_chart(tmp_path: Path) -> None:
     assert not dom.find_all("figure", id="chart-scale")
     assert len(dom.find("table", id="scale-table").find("tbody").find_all("tr")) == 3
     assert any("only one cluster size (10 nodes)" in p.text() for p in dom.find_all("p", class_="muted scale-note"))
+
+
+def test_the_scale_table_prints_for_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    """`make scale` ends with it: a line per method and size, a failed phase marked, in the page's order."""
+    assert scale_main([str(DATA / "scale"), str(DATA / "all_green.json")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["method", "nodes", "up", "ping", "apply", "idempotence", "orchestrate", "verify"]
+    assert [tuple(line.split()[:2]) for line in lines[1:]] == [(m, str(n)) for m in METHODS for n in SCALE_SIZES]
+    assert lines[6].split()[:6] == ["ansible", "25", "84.5", "s", "6.3", "s"]
+    failed = text_table(ScaleView("scale", tuple(rows_of(records("scale/10"), "10.json"))))
+    assert "49.7 s FAIL" in failed.splitlines()[1]  # salt's apply at 10 nodes, before salt was fixed
+
+
+def test_no_scale_runs_is_a_usage_error_saying_how_to_make_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        scale_main([str(tmp_path / "scale")])
+    assert info.value.code == 2
+    assert "no scale runs (make scale writes them)" in capsys.readouterr().err
 
 
 def test_a_broken_scale_file_is_named_and_left_out(tmp_path: Path) -> None:

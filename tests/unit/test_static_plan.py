@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from orka.desired_state import RESET
 from orka.fleet import Fleet
 from orka.settings import Timeouts, load_settings
 from orka.spec import ClusterSpec
@@ -107,7 +108,11 @@ def test_provisioning_runs_the_vagrantfiles_scripts_with_its_arguments(fleet: Fl
         "nodes": ["orka-node-1", "orka-node-2", "orka-node-3"],
     }
     minion = [shlex.split(c) for c in static.scripts(by_name["orka-node-2"])]
-    assert minion[1] == ["bash", f"{PROVISION}/salt-minion.sh", "orka-node-2", "orka-master"]
+    # A node is first taken back to fresh (no host is remade between methods); a master is not.
+    assert minion[0] == ["bash", "-ec", RESET]
+    assert not any(RESET in c for m in ("orka-master", "ansible-master") for c in static.scripts(by_name[m]))
+    assert minion[1][:3] == ["bash", f"{PROVISION}/common.sh", "orka-node-2"]
+    assert minion[2] == ["bash", f"{PROVISION}/salt-minion.sh", "orka-node-2", "orka-master"]
     control = static.scripts(by_name["ansible-master"])
     assert shlex.split(control[1]) == [
         "bash",
