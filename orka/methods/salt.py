@@ -27,6 +27,7 @@ MASTER = "orka-master"
 PING_TIMEOUT_S = 10
 # Where orka sets the gather_job_timeout the salt CLI reads (see SaltMethod.wait_ready).
 GATHER_CONF = "/etc/salt/master.d/orka-gather.conf"
+READY_GATHER_S = 2  # its value while waiting for the minions to answer
 NO_RETURN = "Minion did not return"
 # What a parser makes of a phase's output: one outcome per node, the steps in order, any error.
 Parsed = tuple[tuple[HostOutcome, ...], tuple[tuple[str, float, float], ...], str]
@@ -173,14 +174,23 @@ class SaltMethod(Method):
         return self.ping(cli_timeout_s=2)
 
     def wait_ready(self) -> float:
+        # While minions sign in, a probe that misses one waits -t and then gather_job_timeout for it
+        # (salt asks a silent minion "are you still running it?"): kept at READY_GATHER_S until every
+        # minion answers. With the phases' value below (225 s with settings/scale.yaml) a 10-node
+        # cluster took 235 s to be ready instead of seconds.
+        self._set_gather_job_timeout(READY_GATHER_S)
+        took = super().wait_ready()
         # Scale: on 2 cores with 10 or more minions applying at once, a busy minion answers salt's
         # find_job later than salt's default gather_job_timeout (10 s), and salt gives up on every
         # one of them as if down (measured at 10 nodes: all 10 "did not return"). The salt CLI reads
         # gather_job_timeout from the master's config: a quarter of the command timeout, so a minion
         # that is really down still costs less than the command timeout (-t and then this).
-        conf = f"gather_job_timeout: {cli_timeout(self.timeout_s)}"
+        self._set_gather_job_timeout(cli_timeout(self.timeout_s))
+        return took
+
+    def _set_gather_job_timeout(self, seconds: int) -> None:
+        conf = f"gather_job_timeout: {seconds}"
         self.run_on(MASTER, f"sh -c {shlex.quote(f'echo {shlex.quote(conf)} > {GATHER_CONF}')}")
-        return super().wait_ready()
 
     def _salt(self, phase: str, command: str, parse: Callable[[str], Parsed]) -> PhaseResult:
         """Run a salt command on the master and parse its output; the master's own failures
