@@ -23,7 +23,7 @@ test-libvirt: host $(VENV)/.installed
 # The spikes at larger sizes, one run each, to reports/scale/<size>.json: the
 # comparison report plots them beside its own run. Prints each method's phase
 # times against size, then makes the page again from reports/results.json.
-SCALE_SIZES ?= 10 25
+SCALE_SIZES ?= 3 10 25
 scale: host $(VENV)/.installed
 	@for n in $(SCALE_SIZES); do \
 	  echo "[orka] scale: pytest spikes/ on $$n nodes"; \
