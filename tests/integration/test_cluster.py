@@ -8,16 +8,37 @@ from __future__ import annotations
 
 import dataclasses
 import subprocess
+from collections.abc import Iterator
 
 import pytest
 from testinfra.host import Host
 
 from orka.cluster import Cluster, ClusterPaths, started
+from orka.errors import OrkaError
 from orka.progress import to_stderr
 from orka.settings import Settings
 from orka.spec import NODE_WHEELHOUSE
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def cluster(orka_settings: Settings) -> Iterator[Cluster]:
+    """As conftest's session fixture (which tests/integration/data/teardown_faults.py runs), but gone when this
+    module ends: test_teardown's `orka down --all` runs only on a machine where no other cluster is up."""
+    problem = ""
+    try:
+        with started(orka_settings, emit=to_stderr) as up:
+            yield up
+    except OrkaError as exc:
+        problem = str(exc)
+    if problem:  # outside the except: the message alone, not a chain of tracebacks
+        pytest.fail(problem, pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def hosts(cluster: Cluster) -> dict[str, Host]:
+    return {m.name: cluster.host(m.name) for m in cluster.machines}
 
 
 def test_systemd_is_pid_1_and_running(hosts: dict[str, Host], machine: str) -> None:

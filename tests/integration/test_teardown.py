@@ -147,6 +147,13 @@ def clean_up(name: str, run: Run | None = None) -> None:
 # -- a run, as a user starts it --------------------------------------------------
 
 
+def _ctrl_c_at_its_default() -> None:
+    """As a shell sets up a foreground job. Started in the background (`make test &`, nohup, some CI
+    runners), this test's own process ignores SIGINT, and an ignored signal stays ignored across exec:
+    the command would never see the Ctrl-C this test sends it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Run:
     """A command in a process group of its own, as a shell runs a foreground job, its output read as it comes."""
 
@@ -162,6 +169,7 @@ class Run:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
+            preexec_fn=_ctrl_c_at_its_default,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
