@@ -5,7 +5,8 @@ that was killed outright (kill -9, a crash, a closed terminal) can leave any
 part of it: a `vagrant up` still running in its own session, containers and a
 network, a state folder with or without its plan. Each part is found on its
 own (processes by the plan they were started with, docker objects by orka's
-label, the folder by the name), so a missing or broken part never hides the
+label, libvirt's by the names the Vagrantfile gives them, the folder by the
+name), so a missing or broken part never hides the
 others.
 """
 
@@ -16,7 +17,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from orka import processes
+from orka import libvirt_objects, processes
 from orka.cluster import LABEL, STATE_ROOT, Cluster, ClusterPaths, read_spec, remove_docker_leftovers
 from orka.errors import ClusterError
 from orka.progress import Emit
@@ -33,15 +34,17 @@ class Leftovers:
     containers: tuple[str, ...]
     networks: tuple[str, ...]
     folders: tuple[Path, ...]
+    libvirt: tuple[str, ...] = ()  # 'domain orka-kvm-orka-node-1', 'network orka-kvm-mgmt', ...
 
     def __bool__(self) -> bool:
-        return bool(self.processes or self.containers or self.networks or self.folders)
+        return bool(self.processes or self.containers or self.networks or self.folders or self.libvirt)
 
     def describe(self) -> str:
         parts = [
             _counted(self.processes, "running process", "running processes"),
             _counted(self.containers, "container", "containers"),
             _counted(self.networks, "network", "networks"),
+            _counted(self.libvirt, "libvirt object", "libvirt objects"),
             *(f"the folder {_shown(folder)}" for folder in self.folders),
         ]
         return "; ".join(part for part in parts if part)
@@ -86,6 +89,7 @@ def find(name: str) -> Leftovers:
         containers=_labelled("container", name),
         networks=_labelled("network", name),
         folders=tuple(folder for folder in _folders(paths) if folder.exists()),
+        libvirt=libvirt_objects.find(name).names(),
     )
 
 
@@ -112,6 +116,8 @@ def remove(name: str, timeouts: Timeouts, emit: Emit) -> Leftovers:
         remove_docker_leftovers(name)
         for folder in found.folders:
             shutil.rmtree(folder, ignore_errors=True)
+    if libvirt_objects.find(name):  # a VM cluster whose plan is gone, or that Vagrant failed to destroy
+        libvirt_objects.remove(name)
     left = find(name)
     if left:
         raise ClusterError(f"cluster {name}: could not remove {left.describe()}; try `orka down --name {name}` again")
@@ -130,4 +136,5 @@ def names_here() -> list[str]:
         )
         names.update(result.stdout.split())
     names.update(spec.parent.name for spec in processes.plans_in_use(STATE_ROOT / "clusters"))
+    names.update(libvirt_objects.cluster_names())
     return sorted(name for name in names if CLUSTER_NAME.match(name))

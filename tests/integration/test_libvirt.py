@@ -15,12 +15,14 @@ emulates the CPU and a cold run takes a quarter of an hour or more.
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from orka.box import ORKA_BOX, pool_volumes
+from orka import libvirt_objects
+from orka.box import ORKA_BOX
 from orka.cluster import Cluster, ClusterPaths, started
 from orka.errors import OrkaError
 from orka.methods import load_method
@@ -50,52 +52,28 @@ timeouts:
 """
 
 
-def virsh(*args: str) -> list[str]:
-    result = subprocess.run(["virsh", "-c", "qemu:///system", *args], capture_output=True, text=True, check=False)
-    return [line.strip() for line in result.stdout.splitlines() if line.strip()]
-
-
-def libvirt_objects(name: str) -> dict[str, list[str]]:
-    """Everything in libvirt named after the cluster: domains, networks, volumes of the default pool."""
-    prefix = f"{name}-"
-    found = {
-        "domains": virsh("list", "--all", "--name"),
-        "networks": virsh("net-list", "--all", "--name"),
-        "volumes": pool_volumes("default"),
-    }
-    return {kind: [n for n in names if n.startswith(prefix)] for kind, names in found.items()}
-
-
-def remove_leftovers(name: str) -> None:
-    """What a killed run left in libvirt after its Vagrant state was gone: Vagrant no longer knows it."""
-    objects = libvirt_objects(name)
-    for domain in objects["domains"]:
-        virsh("destroy", domain)
-        virsh("undefine", domain, "--remove-all-storage")
-    for network in objects["networks"]:
-        virsh("net-destroy", network)
-        virsh("net-undefine", network)
-    for volume in libvirt_objects(name)["volumes"]:
-        virsh("vol-delete", volume, "--pool", "default")
-
-
 @pytest.fixture(scope="module")
 def kvm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    # Failed outside the except blocks: the message alone, not a chain of tracebacks.
+    problem = ""
     try:
-        provider, reason = choose_provider("libvirt")
+        to_stderr(f"[orka] provider libvirt: {choose_provider('libvirt')[1]}")
     except OrkaError as exc:
-        pytest.fail(f"libvirt is not usable here, so its provider cannot be tested: {exc}", pytrace=False)
-    to_stderr(f"[orka] provider {provider}: {reason}")
+        problem = f"libvirt is not usable here, so its provider cannot be tested: {exc}"
+    if problem:
+        pytest.fail(problem, pytrace=False)
     settings_file = tmp_path_factory.mktemp("kvm") / "settings.yaml"
     settings_file.write_text(SETTINGS)
     settings = load_settings(settings_file)
     if not ClusterPaths.for_name(NAME).state_dir.exists():
-        remove_leftovers(NAME)
+        libvirt_objects.remove(NAME)  # what a killed run left, that Vagrant no longer knows
     try:
         with started(settings, name=NAME, emit=to_stderr) as cluster:
             yield cluster
     except OrkaError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)
+    if problem:
+        pytest.fail(problem, pytrace=False)
 
 
 def test_the_cluster_is_as_planned(kvm: Cluster) -> None:
@@ -168,7 +146,47 @@ def test_salt_pings_every_node(kvm: Cluster) -> None:
 
 def test_teardown_leaves_nothing_in_libvirt(kvm: Cluster) -> None:
     """Last: destroy (the fixture's own destroy after it finds nothing to do) and look."""
-    assert all(libvirt_objects(NAME)[kind] for kind in ("domains", "networks", "volumes")), "nothing to tear down"
+    found = libvirt_objects.find(NAME)
+    assert all((found.domains, found.networks, found.volumes)), f"nothing to tear down: {found}"
     kvm.destroy()
-    assert libvirt_objects(NAME) == {"domains": [], "networks": [], "volumes": []}
+    assert not libvirt_objects.find(NAME), libvirt_objects.find(NAME)
     assert not ClusterPaths.for_name(NAME).state_dir.exists()
+
+
+def virsh_ok(*args: str) -> str:
+    result = libvirt_objects.virsh(*args)
+    assert result is not None, "virsh is not installed"
+    assert result.returncode == 0, f"virsh {' '.join(args)}: {result.stderr}"
+    return result.stdout.strip()
+
+
+def test_orka_down_removes_what_vagrant_no_longer_knows(tmp_path: Path) -> None:
+    """A killed run whose state folder is gone left a domain, its disk and a network: `orka down` finds them
+    by name and removes them, and leaves other clusters' objects alone. (Defined, not booted: no VM runs.)"""
+    name, other = "orka-lvdown", "orka-lvdown2"
+    disk = f"{name}-orka-node-1.img"
+    for cluster in (name, other):
+        network = tmp_path / f"{cluster}.xml"
+        network.write_text(f"<network><name>{cluster}-private</name></network>")
+        virsh_ok("net-define", str(network))
+    virsh_ok("vol-create-as", libvirt_objects.POOL, disk, "1M")
+    domain = tmp_path / "domain.xml"
+    domain.write_text(
+        f"<domain type='qemu'><name>{name}-orka-node-1</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+        "<os><type>hvm</type></os><devices><disk type='file' device='disk'>"
+        f"<source file='{virsh_ok('vol-path', disk, '--pool', libvirt_objects.POOL)}'/>"
+        "<target dev='vda' bus='virtio'/></disk></devices></domain>"
+    )
+    virsh_ok("define", str(domain))
+    try:
+        assert not ClusterPaths.for_name(name).state_dir.exists()
+        down = subprocess.run(
+            [sys.executable, "-m", "orka", "down", "--name", name], capture_output=True, text=True, check=False
+        )
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert "3 libvirt objects" in down.stdout + down.stderr, down.stdout + down.stderr
+        assert not libvirt_objects.find(name), libvirt_objects.find(name)
+        assert libvirt_objects.find(other).networks == (f"{other}-private",)
+    finally:
+        libvirt_objects.remove(name)
+        libvirt_objects.remove(other)
