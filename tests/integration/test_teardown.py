@@ -292,6 +292,8 @@ def test_ctrl_c_during_bring_up_leaves_nothing(entry: str, settings_file: Path, 
             else:
                 run = pytest_run(f"{FAULTS}::test_fails_an_assert", INTERRUPTED, settings_file, env)
             run.wait_until(has_containers(INTERRUPTED), "a container of the cluster")
+            # Looked at here too: the watcher's half-second look can miss a container that Ctrl-C removes at once.
+            seen.look(INTERRUPTED)
             run.ctrl_c()
             code = run.finish(EXIT_AFTER_CTRL_C_S)
         if entry == "orka-up":
