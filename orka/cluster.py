@@ -332,18 +332,27 @@ class Cluster:
             for m in self.machines
         )
 
+    def where(self, machine: str) -> str:
+        """How messages name a machine (a static fleet's host adds its address)."""
+        return machine
+
     def _readiness_problem(self, machine: MachineSpec) -> str | None:
         try:
             result = self.run(machine.name, "systemctl is-system-running --wait", timeout=self.timeouts.ready_s)
         except Exception as exc:  # testinfra raises plain RuntimeError/AssertionError on SSH failure
-            return f"{machine.name}: does not answer over SSH ({exc})"
+            return f"{self.where(machine.name)}: does not answer over SSH ({exc})"
         state = result.stdout.strip()
         if state == "running":
             return None
         if state == "degraded":
             failed = self.run(machine.name, "systemctl --failed --no-legend --plain | cut -d' ' -f1").stdout.split()
-            return f"{machine.name}: systemd is degraded, failed units: {', '.join(failed) or '?'}"
-        return f"{machine.name}: systemd is {state or 'not answering'} after {self.timeouts.ready_s} s (timeouts.ready)"
+            return self._degraded_problem(machine.name, failed)
+        where = self.where(machine.name)
+        return f"{where}: systemd is {state or 'not answering'} after {self.timeouts.ready_s} s (timeouts.ready)"
+
+    def _degraded_problem(self, machine: str, failed: list[str]) -> str | None:
+        """A machine whose systemd is degraded: what is wrong (None: usable all the same)."""
+        return f"{machine}: systemd is degraded, failed units: {', '.join(failed) or '?'}"
 
     def machine_states(self) -> dict[str, str]:
         """Vagrant's state of each machine ('running', 'not_created', ...); empty if unknown."""
