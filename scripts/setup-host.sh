@@ -15,19 +15,7 @@ command -v iptables >/dev/null || need+=(iptables)  # the latency fallback where
 command -v chromium >/dev/null || need+=(chromium)  # the comparison report's browser test
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 
-if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "orka: missing system packages: ${need[*]}" >&2
-    echo "orka: run this as root (sudo make ...) or: sudo apt-get install ${need[*]}" >&2
-    exit 1
-  fi
-  echo "[orka] installing system packages: ${need[*]}"
-  start=$SECONDS
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  echo "[orka] system packages installed in $((SECONDS - start)) s"
-fi
+"$(dirname "$0")/install-packages.sh" "system packages" "${need[@]}"
 
 # Every node runs systemd, which takes inotify instances; the kernel's default of
 # 128 per user stops the 24th node container from booting.

@@ -26,19 +26,7 @@ command -v sfdisk >/dev/null || need+=(fdisk)
 command -v syslinux >/dev/null || need+=(syslinux)
 [ -e /usr/lib/syslinux/mbr/mbr.bin ] || need+=(syslinux-common)
 
-if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "orka: missing system packages for libvirt: ${need[*]}" >&2
-    echo "orka: run this as root or: sudo apt-get install ${need[*]}" >&2
-    exit 1
-  fi
-  echo "[orka] installing system packages for libvirt: ${need[*]}"
-  start=$SECONDS
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  echo "[orka] libvirt packages installed in $((SECONDS - start)) s"
-fi
+"$(dirname "$0")/install-packages.sh" "system packages for libvirt" "${need[@]}"
 
 if virsh -c qemu:///system version >/dev/null 2>&1; then
   exit 0
