@@ -18,6 +18,11 @@ from orka.errors import OrkaError
 from orka.progress import to_stderr
 from orka.settings import Settings
 from orka.spec import NODE_WHEELHOUSE
+from tests.integration.machine_checks import (
+    assert_reaches_every_other_machine_by_name,
+    assert_sshd_listens_with_keys_only,
+    assert_systemd_is_pid_1_and_running,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -42,9 +47,7 @@ def hosts(cluster: Cluster) -> dict[str, Host]:
 
 
 def test_systemd_is_pid_1_and_running(hosts: dict[str, Host], machine: str) -> None:
-    host = hosts[machine]
-    assert host.check_output("cat /proc/1/comm") == "systemd"
-    assert host.run("systemctl is-system-running").stdout.strip() == "running"
+    assert_systemd_is_pid_1_and_running(hosts[machine])
 
 
 def test_hostname_is_the_machine_name(hosts: dict[str, Host], machine: str) -> None:
@@ -52,22 +55,11 @@ def test_hostname_is_the_machine_name(hosts: dict[str, Host], machine: str) -> N
 
 
 def test_sshd_listens_with_keys_only(hosts: dict[str, Host], machine: str) -> None:
-    host = hosts[machine]
-    assert host.service("ssh").is_running
-    assert host.socket("tcp://0.0.0.0:22").is_listening
-    effective = host.check_output("sudo sshd -T")
-    assert "passwordauthentication no" in effective
+    assert_sshd_listens_with_keys_only(hosts[machine])
 
 
 def test_reaches_every_other_machine_by_name(cluster: Cluster, hosts: dict[str, Host], machine: str) -> None:
-    host = hosts[machine]
-    for other in cluster.machines:
-        if other.name == machine:
-            continue
-        resolved = host.check_output(f"getent hosts {other.name}").split()[0]
-        assert resolved == other.ip, f"{machine} resolves {other.name} to {resolved}, planned {other.ip}"
-        ssh_banner = host.run(f"timeout 5 bash -c 'exec 3<>/dev/tcp/{other.name}/22; head -c 7 <&3'")
-        assert ssh_banner.stdout == "SSH-2.0", f"{machine} cannot reach sshd on {other.name}: {ssh_banner.stderr}"
+    assert_reaches_every_other_machine_by_name(hosts[machine], machine, cluster.machines)
 
 
 def test_cluster_key_is_private_and_per_cluster(cluster: Cluster) -> None:

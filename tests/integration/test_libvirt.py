@@ -29,6 +29,11 @@ from orka.methods import load_method
 from orka.progress import to_stderr
 from orka.providers import choose_provider
 from orka.settings import load_settings
+from tests.integration.machine_checks import (
+    assert_reaches_every_other_machine_by_name,
+    assert_sshd_listens_with_keys_only,
+    assert_systemd_is_pid_1_and_running,
+)
 
 # Not in `make test`: `make test-libvirt` runs it where libvirt works (see the README).
 pytestmark = [pytest.mark.integration, pytest.mark.libvirt]
@@ -91,9 +96,7 @@ def test_is_a_virtual_machine(kvm: Cluster, vm: str) -> None:
 
 @pytest.mark.parametrize("vm", VMS)
 def test_systemd_is_pid_1_and_running(kvm: Cluster, vm: str) -> None:
-    host = kvm.host(vm)
-    assert host.check_output("cat /proc/1/comm") == "systemd"
-    assert host.run("systemctl is-system-running").stdout.strip() == "running"
+    assert_systemd_is_pid_1_and_running(kvm.host(vm))
 
 
 @pytest.mark.parametrize("vm", VMS)
@@ -103,12 +106,7 @@ def test_hostname_is_the_machine_name(kvm: Cluster, vm: str) -> None:
 
 @pytest.mark.parametrize("vm", VMS)
 def test_sshd_listens_with_keys_only(kvm: Cluster, vm: str) -> None:
-    host = kvm.host(vm)
-    assert host.service("ssh").is_running
-    assert host.socket("tcp://0.0.0.0:22").is_listening
-    effective = host.check_output("sudo sshd -T")
-    assert "passwordauthentication no" in effective
-    assert "authenticationmethods publickey" in effective
+    assert_sshd_listens_with_keys_only(kvm.host(vm))
 
 
 @pytest.mark.parametrize("vm", VMS)
@@ -120,14 +118,7 @@ def test_only_the_cluster_key_logs_in(kvm: Cluster, vm: str) -> None:
 
 @pytest.mark.parametrize("vm", VMS)
 def test_reaches_every_other_machine_by_name(kvm: Cluster, vm: str) -> None:
-    host = kvm.host(vm)
-    for other in kvm.machines:
-        if other.name == vm:
-            continue
-        resolved = host.check_output(f"getent hosts {other.name}").split()[0]
-        assert resolved == other.ip, f"{vm} resolves {other.name} to {resolved}, planned {other.ip}"
-        banner = host.run(f"timeout 5 bash -c 'exec 3<>/dev/tcp/{other.name}/22; head -c 7 <&3'")
-        assert banner.stdout == "SSH-2.0", f"{vm} cannot reach sshd on {other.name}: {banner.stderr}"
+    assert_reaches_every_other_machine_by_name(kvm.host(vm), vm, kvm.machines)
 
 
 def test_custom_runner_pings_every_node(kvm: Cluster) -> None:
