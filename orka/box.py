@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from orka.errors import OrkaError
+from orka.libvirt_objects import POOL, pool_volumes, virsh
 from orka.locks import file_lock
 from orka.progress import Emit, run_showing, step
 from orka.settings import REPO_ROOT
@@ -194,26 +195,6 @@ def _remove_stale_volumes(emit: Emit) -> None:
     prefix = ORKA_BOX.replace("/", "-VAGRANTSLASH-") + "_vagrant_box_image_"
     for volume in pool_volumes():
         if volume.startswith(prefix):
-            gone = subprocess.run(
-                ["virsh", "-c", "qemu:///system", "vol-delete", volume, "--pool", "default"],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if gone.returncode == 0:
+            gone = virsh("vol-delete", volume, "--pool", POOL)
+            if gone is not None and gone.returncode == 0:
                 emit(f"[orka]   removed the libvirt copy of an earlier box build: {volume}")
-
-
-def parse_vol_list(output: str) -> list[str]:
-    """Volume names from `virsh vol-list POOL`: the first column below the rule (no --name for volumes)."""
-    lines = output.splitlines()
-    rule = next((i for i, line in enumerate(lines) if line.startswith("---")), len(lines))
-    return [line.split()[0] for line in lines[rule + 1 :] if line.strip()]
-
-
-def pool_volumes(pool: str = "default") -> list[str]:
-    """The volumes of a libvirt storage pool; none when libvirt or the pool is not there."""
-    listing = subprocess.run(
-        ["virsh", "-c", "qemu:///system", "vol-list", pool], capture_output=True, text=True, check=False
-    )
-    return parse_vol_list(listing.stdout) if listing.returncode == 0 else []

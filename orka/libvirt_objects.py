@@ -17,8 +17,6 @@ import re
 import subprocess
 from dataclasses import dataclass
 
-from orka.box import parse_vol_list
-
 URI = "qemu:///system"
 POOL = "default"
 MACHINE = r"(?:orka-master|ansible-master|orka-node-\d+)"
@@ -59,8 +57,16 @@ def _listed(*args: str) -> list[str]:
     return [line.strip() for line in result.stdout.splitlines() if line.strip()]
 
 
-def _volumes() -> list[str]:
-    result = virsh("vol-list", POOL)
+def parse_vol_list(output: str) -> list[str]:
+    """Volume names from `virsh vol-list POOL`: the first column below the rule (no --name for volumes)."""
+    lines = output.splitlines()
+    rule = next((i for i, line in enumerate(lines) if line.startswith("---")), len(lines))
+    return [line.split()[0] for line in lines[rule + 1 :] if line.strip()]
+
+
+def pool_volumes(pool: str = POOL) -> list[str]:
+    """The volumes of a libvirt storage pool; none when libvirt or the pool is not there."""
+    result = virsh("vol-list", pool)
     return parse_vol_list(result.stdout) if result is not None and result.returncode == 0 else []
 
 
@@ -78,7 +84,7 @@ def select(name: str, domains: list[str], networks: list[str], volumes: list[str
 
 
 def find(name: str) -> LibvirtObjects:
-    return select(name, _listed("list", "--all", "--name"), _listed("net-list", "--all", "--name"), _volumes())
+    return select(name, _listed("list", "--all", "--name"), _listed("net-list", "--all", "--name"), pool_volumes())
 
 
 def cluster_names() -> set[str]:

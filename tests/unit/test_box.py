@@ -19,9 +19,9 @@ from orka.box import (
     ensure_box,
     installed_recipe,
     missing_build_tools,
-    parse_vol_list,
     vagrant_home,
 )
+from orka.libvirt_objects import parse_vol_list
 from orka.providers import libvirt_acceleration
 
 
