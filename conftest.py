@@ -35,6 +35,7 @@ METADATA = pytest.StashKey[dict[str, Any]]()  # pytest-metadata's dict: the html
 RELAY = pytest.StashKey[ProgressRelay]()  # xdist controller: the workers' progress lines to the terminal
 XDIST_DIR = pytest.StashKey[Path]()  # xdist controller: where the workers leave their tests' groups
 CALL_DURATION = pytest.StashKey[float]()
+EXPECTED_CHECKS = pytest.StashKey[dict[str, set[tuple[str, str]]]]()  # method -> the (check, node) verify tests run
 SPIKES_DIR = REPO_ROOT / "spikes"
 # Where a spike run leaves its reports: reports/, or ORKA_REPORTS (orka's own tests
 # run spike sessions there, so the reports of the user's last run stay as they were).
@@ -222,6 +223,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return (order.get(method, -1) if method else -1, verify)
 
     items.sort(key=position)
+    expected: dict[str, set[tuple[str, str]]] = {}
+    for item in items:
+        if isinstance(item, pytest.Function) and item.get_closest_marker("verify") and hasattr(item, "callspec"):
+            params = item.callspec.params
+            expected.setdefault(str(params.get("method")), set()).add((item.originalname, str(params.get("node"))))
+    config.stash[EXPECTED_CHECKS] = expected
 
 
 def _terminal_emit(config: pytest.Config) -> Emit:
@@ -298,19 +305,27 @@ def spikes(pytestconfig: pytest.Config, orka_settings: Settings, worker_id: str)
         reuse=pytestconfig.getoption("reuse_cluster"),
         emit=emit,
     )
+    registry = SpikeRegistry(
+        pool,
+        pytestconfig.stash[RUN_ID],
+        _results(pytestconfig),
+        orka_settings.timeouts.command_s,
+        emit,
+        orka_settings.to_dict(),
+        tag_methods=hasattr(pytestconfig, "workerinput"),
+        condition=_side_by_side(pytestconfig),
+    )
     try:
-        yield SpikeRegistry(
-            pool,
-            pytestconfig.stash[RUN_ID],
-            _results(pytestconfig),
-            orka_settings.timeouts.command_s,
-            emit,
-            orka_settings.to_dict(),
-            tag_methods=hasattr(pytestconfig, "workerinput"),
-            condition=_side_by_side(pytestconfig),
-        )
+        yield registry
     finally:
-        pool.close()
+        try:
+            # Each method's verify phase as a whole: every check collected for it, run and passed.
+            expected = pytestconfig.stash.get(EXPECTED_CHECKS, {})
+            for spike in registry.spikes():
+                if expected.get(spike.name):
+                    spike.record_verify(expected[spike.name])
+        finally:
+            pool.close()
 
 
 @pytest.fixture
@@ -349,10 +364,15 @@ def pytest_runtest_makereport(
     report: pytest.TestReport = yield
     if call.when == "call" and isinstance(item, pytest.Function):
         item.stash[CALL_DURATION] = report.duration
-        spike = item.funcargs.get("spike")
-        if item.get_closest_marker("verify") and isinstance(spike, Spike):
+    # A check is recorded when it ran, or when its set-up failed (it then never runs: that is its verdict too).
+    ran = call.when == "call" or (call.when == "setup" and report.failed)
+    if ran and isinstance(item, pytest.Function) and item.get_closest_marker("verify"):
+        spike = (item.funcargs or {}).get("spike")
+        if isinstance(spike, Spike):
             detail = "" if report.passed else str(report.longrepr).strip().splitlines()[-1][:300]
-            node = str(item.funcargs.get("node", ""))
+            if call.when == "setup":
+                detail = f"not run, its set-up failed: {detail}"
+            node = str(item.callspec.params.get("node", "")) if hasattr(item, "callspec") else ""
             spike.record_check(node, item.originalname, report.passed, report.duration, detail)
     return report
 

@@ -233,6 +233,8 @@ class Cluster:
         self._vagrant = vagrant.Vagrant(root=root, env=self.env, quiet_stdout=True, quiet_stderr=True)
         # Each machine's SSH address as `vagrant up` printed it: machine -> (address, port).
         self._ssh_addresses: dict[str, tuple[str, int]] = {}
+        # A kept cluster used as it was (--reuse-cluster): its nodes are not fresh, by request.
+        self.reused = False
 
     @property
     def name(self) -> str:
@@ -544,6 +546,7 @@ def started(
                 f"the kept cluster {name} was built from other settings; run `orka down` or drop --reuse-cluster"
             )
         emit(f"[orka] reusing kept cluster {name}")
+        cluster.reused = True
     try:
         if left:
             emit(f"[orka] removing what an earlier run left of cluster {name}")

@@ -51,3 +51,36 @@ if ! held 'package {PACKAGE}' && command -v {PACKAGE} >/dev/null; then
   else yum remove -y -q {PACKAGE} >/dev/null; fi
 fi
 """
+
+# What the idempotence check compares before and after the second apply: every managed file's
+# mtime and inode (a rewrite or a replacement), and the managed service's main PID (a restart).
+SNAPSHOT = (
+    f"find {' '.join(PATHS)} {UNIT_FILE} -xdev -printf 'file %p %T@ %i\\n' 2>/dev/null; "
+    f"printf 'unit {UNIT} %s\\n' \"$(systemctl show -p MainPID --value {UNIT} 2>/dev/null)\"; true"
+)
+
+
+def _entries(snapshot: str) -> dict[tuple[str, str], str]:
+    """(kind, name) -> what was seen of it."""
+    found = {}
+    for line in snapshot.splitlines():
+        kind, _, rest = line.rstrip("\n").partition(" ")
+        fields = rest.rsplit(" ", 2 if kind == "file" else 1)
+        if kind in ("file", "unit") and len(fields) > 1 and fields[0]:
+            found[(kind, fields[0])] = " ".join(fields[1:])
+    return found
+
+
+def touched(before: str, after: str) -> list[str]:
+    """What a second apply did to a converged node, from SNAPSHOT before and after it ([] when nothing)."""
+    old, new = _entries(before), _entries(after)
+    what = []
+    for (kind, name), seen in sorted(new.items()):
+        if (kind, name) not in old:
+            what.append(f"created {name}")
+        elif old[(kind, name)] != seen and kind == "file":
+            what.append(f"rewrote {name} (mtime or inode changed)")
+        elif old[(kind, name)] != seen:
+            what.append(f"restarted {name} (MainPID {old[(kind, name)] or '-'} -> {seen or '-'})")
+    what += [f"removed {name}" for (kind, name) in sorted(old.keys() - new.keys())]
+    return what

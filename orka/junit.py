@@ -232,20 +232,71 @@ def _spike_case_problems(name: str, props: Mapping[str, str]) -> list[str]:
     return problems
 
 
+# --- the same verdict in JUnit and on the page ---------------------------------------------------
+
+VerdictKey = tuple[str, str, str | None, str | None]
+
+
+def testcase_verdicts(path: Path | str) -> dict[str, tuple[VerdictKey, bool]]:
+    """Each spike testcase of a phase (not the extra checks): what it checks, and whether it passed."""
+    found: dict[str, tuple[VerdictKey, bool]] = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        props = _properties(case)
+        if case.get("classname", "").split(".")[0] != SPIKES_PACKAGE or props.get("phase") not in PHASES:
+            continue
+        passed = not any(case.find(tag) is not None for tag in ("failure", "error", "skipped"))
+        key = (props.get("method", ""), props["phase"], props.get("node") or None, props.get("check") or None)
+        found[f"{case.get('classname')}::{case.get('name')}"] = (key, passed)
+    return found
+
+
+def verdict_mismatches(cases: Mapping[str, tuple[VerdictKey, bool]], page: Mapping[VerdictKey, bool]) -> list[str]:
+    """Every testcase whose outcome is not what the page shows for the same method, phase, node and check."""
+    problems = []
+    for label, (key, passed) in cases.items():
+        shown = page.get(key)
+        if shown is None and passed:
+            problems.append(f"{label}: passed, but the comparison page shows nothing of {_key_words(key)}")
+        elif shown is not None and shown != passed:
+            page_word = "PASS" if shown else "FAIL"
+            problems.append(
+                f"{label}: {'passed' if passed else 'failed'}, the page shows {page_word} for {_key_words(key)}"
+            )
+    return problems
+
+
+def _key_words(key: VerdictKey) -> str:
+    method, phase, node, check = key
+    return " ".join(part for part in (method, phase, node, check and f"check {check}") if part)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    results: Path | None = None
+    if "--results" in args:
+        at = args.index("--results")
+        if at + 1 >= len(args):
+            print("usage: python -m orka.junit [JUNIT_XML] [--results RESULTS_JSON]")
+            return 2
+        results = Path(args[at + 1])
+        del args[at : at + 2]
     if len(args) > 1 or args[:1] in (["-h"], ["--help"]):
-        print("usage: python -m orka.junit [JUNIT_XML]  (default: reports/junit.xml)")
+        print("usage: python -m orka.junit [JUNIT_XML] [--results RESULTS_JSON]  (default: reports/junit.xml)")
         return 2 if len(args) > 1 else 0
     path = Path(args[0]) if args else DEFAULT_JUNIT
     problems = validate_junit(path)
+    if results is not None and not problems:
+        from orka.report import load_results, page_verdicts  # the page's own reading of the records
+
+        problems = verdict_mismatches(testcase_verdicts(path), page_verdicts(load_results(results)))
     for problem in problems:
         print(problem)
     if problems:
         print(f"{path}: {len(problems)} problem(s)")
         return 1
     cases = len(list(ET.parse(path).getroot().iter("testcase")))
-    print(f"{path}: {cases} testcases, fine")
+    agreed = f"; every phase's outcome as the page of {results} shows it" if results else ""
+    print(f"{path}: {cases} testcases, fine{agreed}")
     return 0
 
 

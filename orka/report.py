@@ -55,7 +55,7 @@ from orka.charts import COLORS, SPARE_COLORS, chart_style, svg
 from orka.errors import OrkaError
 from orka.report_conditions import ConditionsView, conditions_view
 from orka.report_scale import SCALE_PHASES, ScaleView, scale_view
-from orka.results import PHASES
+from orka.results import PHASES, passed
 from orka.settings import REPO_ROOT
 
 __all__ = ["ReportError", "count_effort", "load_results", "render_comparison"]
@@ -147,6 +147,8 @@ class NodeView:
     detail: str
     checks: int = 0  # verify: the checks that ran on the node
     failed_checks: tuple[tuple[str, str], ...] = ()  # verify: (check, why)
+    reasons: tuple[str, ...] = ()  # why orka failed the node (the tool's own detail is `detail`)
+    checked: tuple[str, ...] = ()  # verify: the checks recorded of the node
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,9 @@ class CellView:
     raw: RawView | None = None
     steps: tuple[StepView, ...] = ()
     expected_nodes: int = 0
+    reasons: tuple[str, ...] = ()  # why orka failed the phase as a whole
+    notes: tuple[str, ...] = ()
+    judged: bool = True  # False: records of an older orka, which carry the tool's own result only
 
     @property
     def label(self) -> str:
@@ -264,11 +269,21 @@ def _steps(order: Any) -> tuple[StepView, ...]:
     return tuple(StepView(str(s[0]), _float(s[1]) - origin, _float(s[2]) - origin) for s in steps)
 
 
-def _phase_cell(method: str, phase: str, mine: list[dict[str, Any]], expected: int) -> CellView:
-    """A phase of ping, apply, idempotence or orchestrate: one whole-phase record, one per node."""
+def _texts(value: Any) -> tuple[str, ...]:
+    return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
+
+
+def _missing_nodes(nodes: Sequence[NodeView], expected: Sequence[str], why: str) -> tuple[NodeView, ...]:
+    """A NodeView for each expected node the phase left no record of: a failure, not a blank."""
+    seen = {n.node for n in nodes}
+    return tuple(NodeView(node, False, 0, 1, 0.0, why, reasons=(why,)) for node in expected if node not in seen)
+
+
+def _phase_cell(method: str, phase: str, mine: list[dict[str, Any]], expected: Sequence[str]) -> CellView:
+    """A phase of up, ping, apply, idempotence or orchestrate: one whole-phase record, one per node."""
     wholes = [r for r in mine if r.get("node") is None]
     if not wholes:
-        return CellView(method, phase, "missing", expected_nodes=expected)
+        return CellView(method, phase, "missing", expected_nodes=len(expected))
     whole = wholes[-1]  # a phase that ran twice in a run: its last result
     per_node: dict[str, dict[str, Any]] = {}
     for record in mine:
@@ -277,15 +292,21 @@ def _phase_cell(method: str, phase: str, mine: list[dict[str, Any]], expected: i
     nodes = tuple(
         NodeView(
             node,
-            bool(r.get("ok")),
+            passed(r),
             _int(r.get("changed")),
             _int(r.get("failed")),
             _float(r.get("duration_s")),
             _text(r.get("detail")),
+            reasons=_texts(r.get("reasons")),
         )
         for node, r in sorted(per_node.items())
     )
-    ok = bool(whole.get("ok"))
+    nodes += _missing_nodes(nodes, expected, f"{phase} left no record of this node")
+    judged = "verdict" in whole
+    ok = passed(whole) and all(n.ok for n in nodes)
+    notes = _texts(whole.get("notes"))
+    if not judged:
+        notes += ("recorded by an older orka: the tool's own result, not orka's verdict",)
     return CellView(
         method,
         phase,
@@ -297,22 +318,28 @@ def _phase_cell(method: str, phase: str, mine: list[dict[str, Any]], expected: i
         error=_text(whole.get("error")),
         raw=None if ok else tail(_text(whole.get("raw"))),
         steps=_steps(whole.get("order")),
-        expected_nodes=expected,
+        expected_nodes=len(expected),
+        reasons=tuple(r for r in _texts(whole.get("reasons")) if r != _text(whole.get("error"))),
+        notes=notes,
+        judged=judged,
     )
 
 
-def _verify_cell(method: str, mine: list[dict[str, Any]], expected: int) -> CellView:
-    """verify: one record per node per check. A node passes when all its checks pass; time is their sum."""
+def _verify_cell(method: str, mine: list[dict[str, Any]], expected: Sequence[str]) -> CellView:
+    """verify: one record per node per check, and (once its checks are done) one for the phase as a whole.
+
+    A node passes when every check of it passed; one with no record fails; time is the checks' sum."""
     checks: dict[str, list[dict[str, Any]]] = {}
     for record in mine:
-        if record.get("node") is not None:  # (older files also hold a whole record per check: not needed)
+        if record.get("node") is not None:
             checks.setdefault(str(record["node"]), []).append(record)
-    if not checks:
-        return CellView(method, "verify", "missing", expected_nodes=expected)
-    nodes = []
+    wholes = [r for r in mine if r.get("node") is None]
+    if not checks and not wholes:
+        return CellView(method, "verify", "missing", expected_nodes=len(expected))
+    nodes: list[NodeView] = []
     for node, done in sorted(checks.items()):
         bad = tuple(
-            (_text(r.get("check")) or "check", _text(r.get("detail")) or "failed") for r in done if not r.get("ok")
+            (_text(r.get("check")) or "check", _text(r.get("detail")) or "failed") for r in done if not passed(r)
         )
         nodes.append(
             NodeView(
@@ -324,9 +351,13 @@ def _verify_cell(method: str, mine: list[dict[str, Any]], expected: int) -> Cell
                 "; ".join(f"{check}: {why}" for check, why in bad),
                 checks=len(done),
                 failed_checks=bad,
+                checked=tuple(dict.fromkeys(_text(r.get("check")) for r in done)),
             )
         )
-    ok = all(n.ok for n in nodes)
+    nodes += _missing_nodes(nodes, expected, "no verify records of this node")
+    whole = wholes[-1] if wholes else {}
+    reasons = _texts(whole.get("reasons"))
+    ok = all(n.ok for n in nodes) and (not whole or passed(whole))
     return CellView(
         method,
         "verify",
@@ -334,8 +365,16 @@ def _verify_cell(method: str, mine: list[dict[str, Any]], expected: int) -> Cell
         duration_s=round(sum(n.duration_s for n in nodes), 3),
         failed=sum(n.failed for n in nodes),
         nodes=tuple(nodes),
-        expected_nodes=expected,
+        expected_nodes=len(expected),
+        reasons=reasons,
+        judged=bool(whole),
     )
+
+
+def _expected_nodes(mine: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """The method's nodes, as its `up` named them (every later phase must speak of each)."""
+    up = [str(r["node"]) for r in mine if r.get("phase") == "up" and r.get("node") is not None]
+    return tuple(dict.fromkeys(up))
 
 
 def _facts(mine: list[dict[str, Any]]) -> FactsView:
@@ -354,7 +393,7 @@ def _facts(mine: list[dict[str, Any]]) -> FactsView:
         first_at=stamps[0] if stamps else "",
         last_at=stamps[-1] if stamps else "",
         up_s=_float(up_whole.get("duration_s")) if up_whole else None,
-        fresh_nodes=sum(bool(r.get("ok")) for r in up_nodes),
+        fresh_nodes=sum(bool(r.get("ok")) for r in up_nodes),  # the probe's finding, whatever the verdict
         checked_nodes=len(up_nodes),
     )
 
@@ -372,7 +411,7 @@ def method_views(run: Sequence[dict[str, Any]]) -> list[MethodView]:
             views.append(MethodView(name, color, False, cells, None))
             continue
         facts = _facts(mine)
-        expected = facts.cluster_size
+        expected = _expected_nodes(mine)
         cells = tuple(
             _verify_cell(name, [r for r in mine if r["phase"] == phase], expected)
             if phase == "verify"
@@ -381,6 +420,25 @@ def method_views(run: Sequence[dict[str, Any]]) -> list[MethodView]:
         )
         views.append(MethodView(name, color, True, cells, facts))
     return views
+
+
+# (method, phase, node or None, check or None): what JUnit's testcases are matched by.
+VerdictKey = tuple[str, str, str | None, str | None]
+
+
+def page_verdicts(found: Sequence[dict[str, Any]]) -> dict[VerdictKey, bool]:
+    """Pass or not, as the page shows it for the latest run: each cell, each node of it, each verify check."""
+    run_id, _ = latest_run(found)
+    shown: dict[VerdictKey, bool] = {}
+    for method in method_views([r for r in found if str(r.get("run_id") or "") == run_id]):
+        for cell in method.cells:
+            shown[(method.name, cell.phase, None, None)] = cell.status == "pass"
+            for node in cell.nodes:
+                shown[(method.name, cell.phase, node.node, None)] = node.ok
+                failed = {check for check, _ in node.failed_checks}
+                for check in node.checked:
+                    shown[(method.name, cell.phase, node.node, check)] = check not in failed
+    return shown
 
 
 def settings_used(run: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, str]]:

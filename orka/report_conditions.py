@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orka.results import passed
+
 NORMAL = "normal"
 METHOD_ORDER = ("salt", "ansible", "custom")
 PHASE_ORDER = ("up", "ping", "apply", "idempotence", "orchestrate", "verify")
@@ -68,7 +70,7 @@ def _rank(order: Sequence[str], name: str) -> tuple[int, str]:
 
 def _cell(condition: str, wholes: Sequence[Mapping[str, Any]], normal_median: float | None) -> ConditionCell:
     times = [t for t in (_number(r.get("duration_s")) for r in wholes) if t is not None]
-    failed = [r for r in wholes if not r.get("ok")]
+    failed = [r for r in wholes if not passed(r)]
     median = statistics.median(times) if times else None
     why = ""
     if failed:

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from orka.charts import COLORS, SPARE_COLORS, chart_style, svg
+from orka.results import passed
 
 #: The scale table's columns: bring-up, the method's phases, and verify (pass or fail; its time is the checks').
 SCALE_PHASES = ("up", "ping", "apply", "idempotence", "orchestrate", "verify")
@@ -91,10 +92,10 @@ def _cell(phase: str, mine: Sequence[Mapping[str, Any]]) -> ScaleCell:
         checks = [r for r in records if r.get("node") is not None]
         if not checks:
             return ScaleCell(phase, "missing")
-        passed = sum(bool(r.get("ok")) for r in checks)
+        good = sum(passed(r) for r in checks)
         seconds = sum(_number(r.get("duration_s")) or 0.0 for r in checks)
-        status = "pass" if passed == len(checks) else "fail"
-        return ScaleCell(phase, status, round(seconds, 3), f"{passed}/{len(checks)} checks")
+        status = "pass" if good == len(checks) and all(passed(w) for w in records if w.get("node") is None) else "fail"
+        return ScaleCell(phase, status, round(seconds, 3), f"{good}/{len(checks)} checks")
     wholes = [r for r in records if r.get("node") is None]
     if not wholes:
         return ScaleCell(phase, "missing")
@@ -103,7 +104,7 @@ def _cell(phase: str, mine: Sequence[Mapping[str, Any]]) -> ScaleCell:
     if phase == "up":
         nodes = [r for r in records if r.get("node") is not None]
         detail = f"{sum(bool(r.get('ok')) for r in nodes)}/{len(nodes)} nodes fresh"
-    return ScaleCell(phase, "pass" if whole.get("ok") else "fail", _number(whole.get("duration_s")), detail)
+    return ScaleCell(phase, "pass" if passed(whole) else "fail", _number(whole.get("duration_s")), detail)
 
 
 def rows_of(records: Sequence[Mapping[str, Any]], source: str) -> list[ScaleRow]:

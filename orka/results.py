@@ -11,12 +11,15 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-PHASES = ("ping", "apply", "idempotence", "orchestrate", "verify")
+# orka's decision on a phase or a node (the records' `verdict`).
+PASS = "pass"
+FAIL = "fail"
+PHASES = ("up", "ping", "apply", "idempotence", "orchestrate", "verify")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class PhaseResult:
     raw: str = ""  # the tool's own output, kept for the report
     error: str = ""  # a failure of the whole phase (the tool did not run, bad output)
     order: tuple[tuple[str, float, float], ...] = field(default=())  # orchestrate: (step, start, end) in seconds
+    exit_code: int | None = None  # the tool's exit status (None: no one process ran it, as orka's runner)
 
     @property
     def ok(self) -> bool:
@@ -66,6 +70,38 @@ class PhaseResult:
 
 
 @dataclass(frozen=True)
+class Verdict:
+    """Pass, or fail with the reasons; notes are what a reader should know of a pass."""
+
+    reasons: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.reasons
+
+    @property
+    def word(self) -> str:
+        return PASS if self.ok else FAIL
+
+
+@dataclass(frozen=True)
+class PhaseVerdict:
+    """The phase as a whole (its own reasons: the tool's error, its exit code, the steps' order) and each node."""
+
+    whole: Verdict
+    nodes: Mapping[str, Verdict]
+
+    @property
+    def ok(self) -> bool:
+        return self.whole.ok and all(v.ok for v in self.nodes.values())
+
+    def reasons(self) -> list[str]:
+        """Every reason, the nodes' named: what a failed test says."""
+        return [*self.whole.reasons, *(f"{node}: {r}" for node, v in self.nodes.items() for r in v.reasons)]
+
+
+@dataclass(frozen=True)
 class RunContext:
     """Facts every record carries, so a report can say what it compares."""
 
@@ -81,8 +117,11 @@ class RunContext:
     condition: str = "normal"
 
 
-def records(result: PhaseResult, context: RunContext) -> list[dict[str, Any]]:
-    """The phase as a whole (node null), then one record per host."""
+def records(result: PhaseResult, context: RunContext, verdict: PhaseVerdict) -> list[dict[str, Any]]:
+    """The phase as a whole (node null), then one record per host.
+
+    `ok` is what the tool said; `verdict` (pass or fail) and `reasons` are orka's decision,
+    which every report reads."""
     common = {
         "run_id": context.run_id,
         "method": result.method,
@@ -98,17 +137,56 @@ def records(result: PhaseResult, context: RunContext) -> list[dict[str, Any]]:
         **common,
         "node": None,
         "ok": result.ok,
+        "verdict": PASS if verdict.ok else FAIL,
+        "reasons": list(verdict.whole.reasons),  # the phase's own; each node's are on its record
+        "notes": list(verdict.whole.notes),
         "changed": result.changed,
         "failed": result.failed,
         "duration_s": round(result.duration_s, 3),
         "error": result.error,
+        "exit_code": result.exit_code,
         "order": [list(step) for step in result.order],
         "raw": result.raw,
         "tuning": context.tuning,
         "settings": context.settings,
     }
-    per_host = [{**common, **asdict(h), "duration_s": round(result.duration_s, 3)} for h in result.hosts]
+    per_host = []
+    for host in result.hosts:
+        judged = verdict.nodes.get(host.node)
+        per_host.append(
+            {
+                **common,
+                **asdict(host),
+                "verdict": judged.word if judged else FAIL,
+                "reasons": list(judged.reasons) if judged else ["answered but is not a node of this cluster"],
+                "notes": list(judged.notes) if judged else [],
+                "duration_s": round(result.duration_s, 3),
+            }
+        )
+    missing = [node for node in verdict.nodes if result.host(node) is None]
+    per_host += [
+        {
+            **common,
+            "node": node,
+            "ok": False,
+            "changed": 0,
+            "failed": 1,
+            "detail": "no outcome for this node",
+            "verdict": FAIL,
+            "reasons": list(verdict.nodes[node].reasons),
+            "notes": [],
+            "duration_s": round(result.duration_s, 3),
+        }
+        for node in missing
+    ]
     return [whole, *per_host]
+
+
+def passed(record: Mapping[str, Any]) -> bool:
+    """orka's verdict of a record; a record of an older orka carries only the tool's own `ok`."""
+    if "verdict" in record:
+        return bool(record["verdict"] == PASS)
+    return bool(record.get("ok"))
 
 
 def append_records(path: Path, new: Iterable[dict[str, Any]]) -> None:

@@ -1,31 +1,43 @@
-"""The phases of one method on its cluster: run in order, timed, recorded.
+"""The phases of one method on its cluster: run in order, timed, judged, recorded.
 
 up, ping, apply, idempotence, orchestrate, verify: a test asks for a phase,
 `ensure` runs the phases it depends on first, and every phase's result is
-appended to reports/results.json as it happens.
+judged by orka's checks (orka.verdict) and appended to reports/results.json,
+with its verdict, as it happens.
 
 `up` is recorded when the method's cluster is ready: how long the bring-up
 took (cluster up, systemd booted, the method's tool answering) and, per node,
 whether the node was fresh: none of the desired state there before the
-method's first phase, so no method ever sees another's changes.
+method's first phase, so no method ever sees another's changes. A cluster
+that did not come up at all is recorded as a failed `up` too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from orka.cluster import Cluster
-from orka.desired_state import PROBE
+from orka.desired_state import PROBE, SNAPSHOT, touched
 from orka.errors import ClusterError, OrkaError
 from orka.methods import Method, load_method
 from orka.pool import ClusterPool
 from orka.progress import Emit, tagged
-from orka.results import HostOutcome, PhaseResult, RunContext, append_records, records
+from orka.results import HostOutcome, PhaseResult, PhaseVerdict, RunContext, Verdict, append_records, records
+from orka.verdict import Expectations, judge
 
 UP = "up"
+VERIFY = "verify"
+# What each phase needs done first, on the same cluster.
+PREREQUISITES: dict[str, tuple[str, ...]] = {
+    "ping": (),
+    "apply": (),
+    "idempotence": ("apply",),
+    "orchestrate": ("apply",),
+}
 
 
 class Spike:
@@ -36,53 +48,116 @@ class Spike:
         self.results = results
         self.emit = emit
         self.done: dict[str, PhaseResult] = {}
+        self.verdicts: dict[str, PhaseVerdict] = {}
+        # verify: the checks recorded, (check, node) -> passed
+        self.checks: dict[tuple[str, str], bool] = {}
 
     @property
     def name(self) -> str:
         return self.method.name
 
-    def run(self, phase: str) -> PhaseResult:
+    @property
+    def node_names(self) -> tuple[str, ...]:
+        return tuple(n.name for n in self.cluster.nodes)
+
+    def expectations(self, **known: Any) -> Expectations:
+        return Expectations(
+            self.node_names,
+            tool=self.method.tool,
+            host_failure_codes=self.method.host_failure_codes,
+            fresh_required=not self.cluster.reused,
+            **known,
+        )
+
+    def run(self, phase: str) -> PhaseVerdict:
+        """Run one phase (a tool that raises is the phase's error), judge it, record it."""
         verbs: dict[str, Callable[[], PhaseResult]] = {
             "ping": self.method.ping,
             "apply": self.method.apply,
             "idempotence": lambda: self.method.apply("idempotence"),
             "orchestrate": self.method.orchestrate,
         }
-        result = verbs[phase]()
-        self.done[phase] = result
-        self.record(result)
-        state = "ok" if result.ok else "FAILED"
+        known: dict[str, Any] = {}
+        before = snapshots(self.cluster, self.node_names) if phase == "idempotence" else {}
+        start = time.monotonic()
+        try:
+            if phase == "orchestrate":
+                known["declared_steps"] = self.method.declared_steps()
+            result = verbs[phase]()
+        except Exception as exc:  # a tool that hung up, a cluster gone: this phase fails, the run goes on
+            result = PhaseResult(self.name, phase, (), time.monotonic() - start, error=f"{type(exc).__name__}: {exc}")
+        if before:
+            after = snapshots(self.cluster, self.node_names)
+            known["touched"] = {node: touched(before[node], after.get(node, "")) for node in before}
+        verdict = self.judge(result, self.expectations(**known))
         self.emit(
-            f"[orka] {self.name} {phase}: {state} in {result.duration_s:.1f} s "
+            f"[orka] {self.name} {phase}: {'ok' if verdict.ok else 'FAILED'} in {result.duration_s:.1f} s "
             f"({len(result.hosts)} hosts, {result.changed} changed, {result.failed} failed)"
         )
-        return result
+        if result.order:
+            order = " -> ".join(f"{name} [{start:.2f}-{end:.2f}]" for name, start, end in result.order)
+            self.emit(f"[orka] {self.name} {phase} order: {order}")
+        return verdict
 
-    def ensure(self, *phases: str) -> None:
-        """Run the phases a test depends on, unless they ran already."""
-        for phase in phases:
-            if phase not in self.done:
-                self.run(phase)
+    def judge(self, result: PhaseResult, expect: Expectations) -> PhaseVerdict:
+        verdict = judge(result, expect)
+        self.done[result.phase] = result
+        self.verdicts[result.phase] = verdict
+        append_records(self.results, records(result, self.context, verdict))
+        return verdict
 
-    def record(self, result: PhaseResult) -> None:
-        append_records(self.results, records(result, self.context))
+    def ensure(self, phase: str) -> PhaseVerdict:
+        """The phase's verdict, running it and the phases it needs first unless they ran already."""
+        for step in (*PREREQUISITES.get(phase, ()), phase):
+            if step not in self.verdicts:
+                self.run(step)
+        return self.verdicts[phase]
 
-    def record_up(self, duration_s: float) -> PhaseResult:
+    def record_up(self, duration_s: float) -> PhaseVerdict:
         """The bring-up's time and each node's freshness, as the `up` phase's records."""
-        result = PhaseResult(self.name, UP, freshness(self.cluster), duration_s)
-        self.done[UP] = result
-        self.record(result)
+        probe = self.method.last_probe
+        error = ""
+        if probe is not None and not probe.ok:
+            error = f"not every node answered {self.method.tool} within {self.method.timeout_s} s: " + "; ".join(
+                probe.problems()
+            )
+        result = PhaseResult(self.name, UP, freshness(self.cluster), duration_s, error=error)
+        verdict = self.judge(result, self.expectations())
         fresh = sum(h.ok for h in result.hosts)
         self.emit(f"[orka] {self.name} up: {duration_s:.1f} s; {fresh} of {len(result.hosts)} nodes fresh")
-        for problem in result.problems():
-            self.emit(f"[orka] {self.name} up: NOT FRESH {problem}")
-        return result
+        for reason in verdict.reasons():
+            self.emit(f"[orka] {self.name} up: FAILED {reason}")
+        return verdict
 
     def record_check(self, node: str, check: str, ok: bool, duration_s: float, detail: str) -> None:
         """One verification check on one node (the verify phase is made of these)."""
+        self.checks[(check, node)] = ok
         outcome = HostOutcome(node, ok=ok, failed=0 if ok else 1, detail=detail)
-        _, per_host = records(PhaseResult(self.name, "verify", (outcome,), duration_s), self.context)
+        verdict = PhaseVerdict(Verdict(), {node: Verdict(() if ok else (detail or f"{check} failed",))})
+        _, per_host = records(PhaseResult(self.name, VERIFY, (outcome,), duration_s), self.context, verdict)
         append_records(self.results, [{**per_host, "check": check}])
+
+    def record_verify(self, expected: Iterable[tuple[str, str]]) -> PhaseVerdict:
+        """The verify phase as a whole, once its checks are done: every expected (check, node) recorded and passed."""
+        wanted = sorted(set(expected))
+        nodes: dict[str, Verdict] = {}
+        for node in self.node_names:
+            failed = [c for c, n in wanted if n == node and self.checks.get((c, n)) is False]
+            missing = [c for c, n in wanted if n == node and (c, n) not in self.checks]
+            reasons = [f"failed: {', '.join(failed)}"] if failed else []
+            reasons += [f"not run: {', '.join(missing)}"] if missing else []
+            if not any(n == node for _, n in self.checks) and not missing:
+                reasons.append("no verify records for this node")
+            nodes[node] = Verdict(tuple(reasons))
+        outcomes = tuple(HostOutcome(n, ok=v.ok, failed=len(v.reasons)) for n, v in nodes.items())
+        checks = len(self.checks)
+        result = PhaseResult(self.name, VERIFY, outcomes, 0.0, raw=f"{checks} checks recorded of {len(wanted)}")
+        # One record, the whole phase's: the checks have theirs; its reasons name the nodes.
+        verdict = PhaseVerdict(Verdict(tuple(f"{n}: {r}" for n, v in nodes.items() for r in v.reasons)), nodes)
+        whole, *_ = records(result, self.context, verdict)
+        append_records(self.results, [whole])
+        self.verdicts[VERIFY] = verdict
+        return verdict
 
 
 def leftovers(cluster: Cluster, node: str) -> list[str]:
@@ -101,6 +176,17 @@ def freshness(cluster: Cluster) -> tuple[HostOutcome, ...]:
         )
         for node, held in zip(nodes, found, strict=True)
     )
+
+
+def snapshots(cluster: Cluster, nodes: tuple[str, ...]) -> dict[str, str]:
+    """Each node's managed files and services as the idempotence check compares them."""
+    with ThreadPoolExecutor(max_workers=min(8, len(nodes))) as pool:
+        taken = list(pool.map(lambda node: cluster.run(node, f"sudo sh -c {_quoted(SNAPSHOT)}").stdout, nodes))
+    return dict(zip(nodes, taken, strict=True))
+
+
+def _quoted(command: str) -> str:
+    return "'" + command.replace("'", "'\"'\"'") + "'"
 
 
 class SpikeRegistry:
@@ -137,10 +223,12 @@ class SpikeRegistry:
                 f"{method_name}'s cluster did not come up earlier in this run: {self._failed[method_name]}"
             )
         emit = tagged(self.emit, method_name) if self.tag_methods else self.emit
+        start = time.monotonic()
         try:
             cluster = self.pool.get((method_name,), emit)
         except OrkaError as exc:
             self._failed[method_name] = str(exc).splitlines()[0]
+            self._record_no_cluster(method_name, str(exc), time.monotonic() - start)
             raise
         spike = self._spikes.get(method_name)
         if spike is None or spike.cluster is not cluster:
@@ -163,3 +251,13 @@ class SpikeRegistry:
             spike = self._spikes[method_name] = Spike(method, cluster, context, self.results, emit)
             spike.record_up(up_s)
         return spike
+
+    def _record_no_cluster(self, method_name: str, why: str, duration_s: float) -> None:
+        """A method whose cluster never came up: a failed `up`, so no report shows it as merely not run."""
+        context = RunContext(self.run_id, 0, "", "", settings=self.settings, condition=self.condition)
+        result = PhaseResult(method_name, UP, (), duration_s, error=f"the cluster did not come up: {why}")
+        verdict = judge(result, Expectations(()))
+        append_records(self.results, records(result, context, verdict))
+
+    def spikes(self) -> list[Spike]:
+        return list(self._spikes.values())

@@ -522,6 +522,7 @@ def started_static(
             cluster.write_ssh_config()
             cluster.check_reachable()
             cluster.keys_placed = "ansible" in spec.methods
+            cluster.reused = True
         else:
             cluster.up()
         cluster.wait_ready()

@@ -15,14 +15,13 @@ import pytest
 from testinfra.host import Host
 
 from orka.spike import Spike
-from spikes.phases import phase_result
 
 pytestmark = pytest.mark.verify
 
 
 @pytest.fixture
 def host(spike: Spike, node: str) -> Host:
-    phase_result(spike, "orchestrate")  # and apply before it, once per method
+    spike.ensure("orchestrate")  # and apply before it, once per method
     return spike.cluster.host(node)
 
 

@@ -13,12 +13,15 @@ import json
 import time
 from typing import Any
 
-from orka.methods.base import MachineUnreachable, Method
+import yaml
+
+from orka.methods.base import MachineUnreachable, Method, MethodError
 from orka.results import HostOutcome, PhaseResult
 from orka.spec import NODE_SOURCE
 
 CONTROL = "ansible-master"
 CONFIG = "/opt/orka/ansible/config"
+ORCHESTRATION = "orchestrate.yml"
 # orka's callback, for orka's runs only: the hand commands keep Ansible's usual output.
 JSON_OUTPUT = (
     "env ANSIBLE_STDOUT_CALLBACK=orka_json ANSIBLE_LOAD_CALLBACK_PLUGINS=1 ANSIBLE_NOCOLOR=1 "
@@ -94,6 +97,19 @@ def parse_playbook(stdout: str, nodes: list[str], changes_fail: bool) -> tuple[H
     return tuple(outcome_from_tasks(node, per_host.get(node, []), changes_fail) for node in nodes)
 
 
+def play_names(playbook: str) -> tuple[str, ...]:
+    """The plays of a playbook as Ansible names them: their name, else their hosts."""
+    plays = yaml.safe_load(playbook) or []
+    if not isinstance(plays, list):
+        raise MethodError("the orchestration playbook is not a list of plays")
+    names = []
+    for play in plays:
+        if isinstance(play, dict) and ("hosts" in play or "name" in play):
+            hosts = play.get("hosts", "")
+            names.append(str(play.get("name") or (",".join(hosts) if isinstance(hosts, list) else hosts)))
+    return tuple(names)
+
+
 def parse_order(stdout: str) -> tuple[tuple[str, float, float], ...]:
     """Each play as (name, first host start, last host end), in the order the plays ran."""
     order = []
@@ -106,6 +122,9 @@ def parse_order(stdout: str) -> tuple[tuple[str, float, float], ...]:
 
 class AnsibleMethod(Method):
     name = "ansible"
+    tool = "ansible"
+    # ansible-core's task queue manager: 2 hosts failed, 4 hosts unreachable, 8 a play stopped by a failure.
+    host_failure_codes = frozenset({2, 4, 8})
     tuning = "pipelining; SSH ControlMaster with ControlPersist 60s; forks 100; gather_subset min"
 
     def version(self) -> str:
@@ -129,8 +148,9 @@ class AnsibleMethod(Method):
                 hosts = parse_playbook(stdout, self.node_names, changes_fail)
             order = parse_order(stdout) if phase == "orchestrate" else ()
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            return PhaseResult(self.name, phase, (), took, raw=raw, error=cut_off or f"{exc} (exit {rc})")
-        return PhaseResult(self.name, phase, hosts, took, raw=raw, error=cut_off, order=order)
+            error = cut_off or f"{exc} (exit {rc})"
+            return PhaseResult(self.name, phase, (), took, raw=raw, error=error, exit_code=rc)
+        return PhaseResult(self.name, phase, hosts, took, raw=raw, error=cut_off, order=order, exit_code=rc)
 
     def ping(self) -> PhaseResult:
         return self._phase("ping", "ansible all -m ping")
@@ -139,4 +159,11 @@ class AnsibleMethod(Method):
         return self._phase(phase, f"ansible-playbook {CONFIG}/playbook.yml", changes_fail=phase == "idempotence")
 
     def orchestrate(self) -> PhaseResult:
-        return self._phase("orchestrate", f"ansible-playbook {CONFIG}/orchestrate.yml")
+        return self._phase("orchestrate", f"ansible-playbook {CONFIG}/{ORCHESTRATION}")
+
+    def declared_steps(self) -> tuple[str, ...]:
+        # Read where ansible-playbook reads it: the control node's copy of the folder.
+        stdout, stderr, rc, _ = self.run_on(CONTROL, f"cat {CONFIG}/{ORCHESTRATION}")
+        if rc != 0:
+            raise MethodError(f"cannot read {CONFIG}/{ORCHESTRATION} on {CONTROL}: {stderr.strip()}")
+        return play_names(stdout)

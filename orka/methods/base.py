@@ -12,6 +12,7 @@ from orka.errors import OrkaError
 from orka.results import PhaseResult
 from orka.runner.inventory import Inventory
 from orka.spec import MachineSpec
+from orka.verdict import TIMED_OUT
 
 
 class ClusterView(Protocol):
@@ -26,10 +27,6 @@ class ClusterView(Protocol):
     def inventory(self, method: str) -> Inventory: ...
 
 
-# The exit status of `timeout`, which bounds every command run on a machine (Cluster.run).
-TIMED_OUT = 124
-
-
 class MachineUnreachable(OrkaError):
     """A machine could not be reached over SSH at all (as opposed to a command failing on it)."""
 
@@ -37,6 +34,10 @@ class MachineUnreachable(OrkaError):
         self.machine = machine
         self.why = why
         super().__init__(f"{machine} is unreachable: {why}")
+
+
+class MethodError(OrkaError):
+    """A method could not do what orka asked of it (its tool's own words follow)."""
 
 
 def ssh_failure(exc: BaseException) -> str:
@@ -54,10 +55,14 @@ class Method(abc.ABC):
 
     name: ClassVar[str]
     tuning: ClassVar[str]  # how the tool is set up for speed, for the report
+    tool: ClassVar[str]  # the command whose exit codes the verdict reads, as messages name it
+    # The exit codes the tool documents as "some host failed" (its per-host results say which).
+    host_failure_codes: ClassVar[frozenset[int]] = frozenset()
 
     def __init__(self, cluster: ClusterView, timeout_s: int) -> None:
         self.cluster = cluster
         self.timeout_s = timeout_s
+        self.last_probe: PhaseResult | None = None
 
     @property
     def node_names(self) -> list[str]:
@@ -96,11 +101,15 @@ class Method(abc.ABC):
         return self.ping()
 
     def wait_ready(self) -> float:
-        """Block until every node can be driven (bounded by the timeout); return the seconds it took."""
+        """Block until every node can be driven (bounded by the timeout); return the seconds it took.
+
+        The last probe is kept in `last_probe`: a cluster never ready says so in its `up` verdict."""
         start = time.monotonic()
-        while not self.ready_probe().ok and time.monotonic() - start < self.timeout_s:
+        while True:
+            self.last_probe = self.ready_probe()
+            if self.last_probe.ok or time.monotonic() - start >= self.timeout_s:
+                return time.monotonic() - start
             time.sleep(0.5)
-        return time.monotonic() - start
 
     @abc.abstractmethod
     def ping(self) -> PhaseResult:
@@ -113,3 +122,7 @@ class Method(abc.ABC):
     @abc.abstractmethod
     def orchestrate(self) -> PhaseResult:
         """The ordered step: the primary first, then every secondary."""
+
+    @abc.abstractmethod
+    def declared_steps(self) -> tuple[str, ...]:
+        """The orchestration's steps as its file declares them, in order: what `orchestrate` must report."""

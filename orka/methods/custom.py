@@ -14,6 +14,7 @@ from orka.runner import HostRun, RunReport, load_taskfile, parse_taskfile, run_t
 from orka.settings import REPO_ROOT
 
 TASKS = REPO_ROOT / "spikes" / "custom"
+ORCHESTRATION = "orchestrate.yml"
 PING = parse_taskfile("tasks: [{name: ping, ping: {}}]", "<ping>")
 
 
@@ -36,6 +37,7 @@ def step_order(report: RunReport) -> tuple[tuple[str, float, float], ...]:
 
 class CustomMethod(Method):
     name = "custom"
+    tool = "orka run"
     tuning = (
         "one SSH session per host per step carrying the whole step (sudo python3 -; a ping step: sudo uname -n); "
         "all hosts at once; asyncssh connections opened once per run and shared by its steps"
@@ -67,4 +69,7 @@ class CustomMethod(Method):
         return self._run(phase, "desired_state.yml", changes_fail=phase == "idempotence")
 
     def orchestrate(self) -> PhaseResult:
-        return self._run("orchestrate", "orchestrate.yml")
+        return self._run("orchestrate", ORCHESTRATION)
+
+    def declared_steps(self) -> tuple[str, ...]:
+        return tuple(step.name for step in load_taskfile(TASKS / ORCHESTRATION).steps)

@@ -10,15 +10,17 @@ Each with `--out=json`, parsed into one outcome per node.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import time
 from collections.abc import Callable
 from typing import Any
 
-from orka.methods.base import MachineUnreachable, Method
+from orka.methods.base import MachineUnreachable, Method, MethodError
 from orka.results import HostOutcome, PhaseResult
 
 MASTER = "orka-master"
+ORCHESTRATION = "orch.secondary"
 # How long the salt CLI waits for a minion that does not answer at all (-t);
 # minions that answer but are still busy are waited for (salt's find_job),
 # each find_job answer within the master's gather_job_timeout (salt's default,
@@ -122,10 +124,27 @@ def _clock_seconds(stamp: str) -> float:
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
-def parse_orchestrate(
-    stdout: str, nodes: list[str]
-) -> tuple[tuple[HostOutcome, ...], tuple[tuple[str, float, float], ...], str]:
-    """Per-node outcomes, the steps in the order they ran (step, start, end), and any error."""
+DAY_S = 24 * 3600
+# What salt.state says of the minions it ran a step on, by how each fared (salt/states/saltmod.py).
+_STEP_MINIONS = re.compile(r"(Updating|No changes made to|Run failed on minions:) ([^.]+?)(?:\.|$)")
+
+
+def step_minions(comment: str) -> dict[str, bool]:
+    """The minions a salt.state step's comment names, each with whether it succeeded."""
+    named: dict[str, bool] = {}
+    for verb, names in _STEP_MINIONS.findall(comment):
+        for name in (n.strip() for n in names.split(",")):
+            if name:
+                named[name] = not verb.startswith("Run failed")
+    return named
+
+
+def parse_orchestrate(stdout: str, nodes: list[str]) -> Parsed:
+    """Per-node outcomes, the steps in the order they ran (step, start, end), and any error.
+
+    A node's outcome comes only from what a step reported of it: its state returns when it
+    changed or failed, else the step's word that it ran there with no change. A node no step
+    reported on fails. Times are Salt's time of day, unwrapped across midnight in run order."""
     data = _loads(stdout)
     runs = data.get("data", data) if isinstance(data, dict) else data
     if not isinstance(runs, dict) or not runs:
@@ -133,33 +152,66 @@ def parse_orchestrate(
     steps = next(iter(runs.values()))
     if not isinstance(steps, dict):
         return (), (), "; ".join(map(str, steps)) if isinstance(steps, list) else str(steps)
-    order = []
+    order: list[tuple[str, float, float]] = []
     per_node: dict[str, HostOutcome] = {}
     errors = []
+    day = 0.0
     for key, step in sorted(steps.items(), key=lambda kv: kv[1].get("__run_num__", 0)):
         name = _state_name(key, step)
         if "start_time" in step:
-            start = _clock_seconds(step["start_time"])
+            start = _clock_seconds(step["start_time"]) + day
+            if order and start < order[-1][1] - DAY_S / 2:  # the run went past midnight
+                day += DAY_S
+                start += DAY_S
             order.append((name, start, start + float(step.get("duration", 0)) / 1000))
         if step.get("result") is not True:
             errors.append(f"step {name}: {step.get('comment', '')}".strip())
         returns = (step.get("changes") or {}).get("ret") or {}
         for node, ret in returns.items():
             per_node[node] = outcome_from_states(node, ret, changes_fail=False)
+        for node, succeeded in step_minions(str(step.get("comment", ""))).items():
+            if node not in returns:
+                per_node[node] = HostOutcome(
+                    node,
+                    ok=succeeded,
+                    failed=0 if succeeded else 1,
+                    detail="" if succeeded else f"step {name} failed on it",
+                )
 
-    # A step that changed nothing carries no per-minion returns: its nodes are
-    # fine when every step succeeded, and were never reached when one failed.
     def unreported(node: str) -> HostOutcome:
-        if errors:
-            return HostOutcome(node, ok=False, failed=1, detail="not run: an earlier step failed")
-        return HostOutcome(node, ok=True)
+        why = "not run: an earlier step failed" if errors else "no orchestration step reported on this node"
+        return HostOutcome(node, ok=False, failed=1, detail=why)
 
     outcomes = tuple(per_node.get(n) or unreported(n) for n in nodes)
     return outcomes, tuple(order), "; ".join(errors)
 
 
+def parse_show_sls(stdout: str) -> tuple[str, ...]:
+    """The state IDs of `salt-run state.orchestrate_show_sls`, in the order Salt will run them."""
+    data = _loads(stdout)
+    runs = data.get("data", data)
+    high = next(iter(runs.values())) if isinstance(runs, dict) and runs else None
+    if not isinstance(high, dict):
+        raise ValueError(f"orchestrate_show_sls did not render: {str(high)[:300]}")
+
+    def order(item: tuple[str, Any]) -> float:
+        _, body = item
+        for args in body.values() if isinstance(body, dict) else ():
+            for arg in args if isinstance(args, list) else ():
+                if isinstance(arg, dict) and isinstance(arg.get("order"), int | float):
+                    return float(arg["order"])
+        return float("inf")
+
+    steps = [(k, v) for k, v in high.items() if not k.startswith("__") and isinstance(v, dict)]
+    return tuple(k for k, _ in sorted(steps, key=order))
+
+
 class SaltMethod(Method):
     name = "salt"
+    tool = "salt"
+    # salt and salt-run exit 1 when a state or a minion failed, 11 when minions returned non-zero retcodes,
+    # and 2 when minions did not return (salt/defaults/exitcodes.py).
+    host_failure_codes = frozenset({1, 2, 11})
     tuning = (
         "salt-master and minions from the wheelhouse; keys made on the host and pre-seeded (no key exchange); "
         "minions retry their master every second (acceptance_wait_time 1); bytecode compiled at install"
@@ -204,13 +256,15 @@ class SaltMethod(Method):
         raw = stdout + stderr
         if MASTER_STOPPED in stderr:
             error = f"Salt master {MASTER} is unreachable: salt-master is not running there"
-            return PhaseResult(self.name, phase, (), took, raw=raw, error=error)
+            return PhaseResult(self.name, phase, (), took, raw=raw, error=error, exit_code=rc)
         cut_off = self.cut_off("salt", rc)
         try:
             hosts, order, error = parse(stdout)
         except ValueError as exc:
-            return PhaseResult(self.name, phase, (), took, raw=raw, error=cut_off or f"{exc} (exit {rc})")
-        return PhaseResult(self.name, phase, hosts, took, raw=raw, error=error or cut_off, order=order)
+            error = cut_off or f"{exc} (exit {rc})"
+            return PhaseResult(self.name, phase, (), took, raw=raw, error=error, exit_code=rc)
+        error = error or cut_off
+        return PhaseResult(self.name, phase, hosts, took, raw=raw, error=error, order=order, exit_code=rc)
 
     def ping(self, cli_timeout_s: int = PING_TIMEOUT_S) -> PhaseResult:
         command = f"salt '*' test.ping --out=json --static --timeout={cli_timeout(self.timeout_s, cli_timeout_s)}"
@@ -229,5 +283,13 @@ class SaltMethod(Method):
     def orchestrate(self) -> PhaseResult:
         # The orchestration's steps wait for their minions as salt's defaults say; the
         # command timeout from settings bounds the whole run.
-        command = "salt-run state.orchestrate orch.secondary --out=json"
+        command = f"salt-run state.orchestrate {ORCHESTRATION} --out=json"
         return self._salt("orchestrate", command, lambda out: parse_orchestrate(out, self.node_names))
+
+    def declared_steps(self) -> tuple[str, ...]:
+        # Rendered by the master itself: only it has the pillar the orchestration's Jinja reads.
+        stdout, stderr, rc, _ = self.run_on(MASTER, f"salt-run state.orchestrate_show_sls {ORCHESTRATION} --out=json")
+        try:
+            return parse_show_sls(stdout)
+        except ValueError as exc:
+            raise MethodError(f"salt could not render {ORCHESTRATION} (exit {rc}): {exc} {stderr.strip()}") from None

@@ -15,14 +15,24 @@ import pytest
 
 from orka.settings import REPO_ROOT
 from orka.spike import Spike
-from spikes.phases import check_apply, check_idempotence, check_node, check_orchestrate, check_ping
+from spikes.phases import check_node, check_phase
 
 pytestmark = [pytest.mark.custom, pytest.mark.xdist_group("custom")]
 
 
+@pytest.mark.phase("up")
+def test_every_node_fresh_and_ready(spike: Spike) -> None:
+    check_phase(spike, "up")
+
+
+@pytest.mark.phase("up")
+def test_up(spike: Spike, node: str) -> None:
+    check_node(spike, "up", node)
+
+
 @pytest.mark.phase("ping")
 def test_ping_every_node_answers(spike: Spike) -> None:
-    check_ping(spike)
+    check_phase(spike, "ping")
 
 
 @pytest.mark.phase("ping")
@@ -32,7 +42,7 @@ def test_ping(spike: Spike, node: str) -> None:
 
 @pytest.mark.phase("apply")
 def test_apply_converges(spike: Spike) -> None:
-    check_apply(spike)
+    check_phase(spike, "apply")
 
 
 @pytest.mark.phase("apply")
@@ -42,7 +52,7 @@ def test_apply(spike: Spike, node: str) -> None:
 
 @pytest.mark.phase("idempotence")
 def test_second_apply_changes_nothing(spike: Spike) -> None:
-    check_idempotence(spike)
+    check_phase(spike, "idempotence")
 
 
 @pytest.mark.phase("idempotence")
@@ -52,8 +62,7 @@ def test_idempotence(spike: Spike, node: str) -> None:
 
 @pytest.mark.phase("orchestrate")
 def test_orchestrate_primary_before_secondaries(spike: Spike) -> None:
-    steps = check_orchestrate(spike)
-    assert steps == ["publish cluster.json on the primary", "fetch cluster.json on the secondaries"]
+    check_phase(spike, "orchestrate")
 
 
 @pytest.mark.phase("orchestrate")

@@ -30,6 +30,7 @@ from orka.progress import to_stderr
 from orka.results import PhaseResult, RunContext, append_records, records
 from orka.runner.ssh import read_ssh_config
 from orka.settings import REPO_ROOT, Settings
+from orka.verdict import Expectations, judge
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("faults")]
 
@@ -134,7 +135,10 @@ def test_under_latency_every_method_completes_within_its_timeout(cluster: Cluste
                     quickest = min(connect_s(address) for address in addresses.values())
                     assert quickest >= 0.9 * DELAY_MS / 1000, f"latency not in effect: a connect took {quickest:.3f} s"
                 for result in (method.ping(), method.apply("idempotence")):
-                    append_records(CONDITIONS, records(result, dataclasses.replace(context, condition=condition)))
+                    judged = judge(result, Expectations(tuple(node_names(cluster))))
+                    append_records(
+                        CONDITIONS, records(result, dataclasses.replace(context, condition=condition), judged)
+                    )
                     times.append(f"{name:8} {result.phase:12} {condition:14} {result.duration_s:6.1f} s")
                     if not result.ok:
                         problems.append(f"{condition}: {explain(result)}")

@@ -17,8 +17,18 @@ from typing import Any
 
 import pytest
 
-from orka.methods.ansible import _loads, host_results, outcome_from_tasks, parse_order, parse_ping, parse_playbook
+from orka.methods.ansible import (
+    _loads,
+    host_results,
+    outcome_from_tasks,
+    parse_order,
+    parse_ping,
+    parse_playbook,
+    play_names,
+)
+from orka.methods.base import MethodError
 from orka.results import HostOutcome
+from orka.settings import REPO_ROOT
 
 DATA = Path(__file__).parent / "data" / "ansible"
 NODES = ["orka-node-1", "orka-node-2", "orka-node-3"]
@@ -526,3 +536,19 @@ def test_order_tolerates_a_warning_line_before_the_json(warning: str) -> None:
     clean = parse_order(read("orchestrate_first.json"))
 
     assert parse_order(f"{warning}\n{read('orchestrate_first.json')}") == clean
+
+
+def test_declared_plays_of_the_spikes_orchestration_are_the_plays_ansible_ran() -> None:
+    declared = play_names((REPO_ROOT / "spikes" / "ansible" / "orchestrate.yml").read_text())
+    ran = [name for name, _, _ in parse_order(read("orchestrate_first.json"))]
+    assert list(declared) == ran
+    assert len(declared) == 2
+
+
+def test_a_play_without_a_name_is_named_by_its_hosts_as_ansible_does() -> None:
+    assert play_names("- hosts: [web, db]\n  tasks: []\n- name: second\n  hosts: all\n") == ("web,db", "second")
+
+
+def test_an_orchestration_that_is_not_a_list_of_plays_is_a_method_error() -> None:
+    with pytest.raises(MethodError, match="not a list of plays"):
+        play_names("hosts: all\n")

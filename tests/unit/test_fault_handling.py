@@ -19,11 +19,12 @@ from testinfra.backend.base import CommandResult
 
 from orka.faults import FaultError, point_ssh_config
 from orka.methods.ansible import AnsibleMethod, connect_timeout_option
-from orka.methods.base import TIMED_OUT, MachineUnreachable, ssh_failure
+from orka.methods.base import MachineUnreachable, ssh_failure
 from orka.methods.salt import MASTER_STOPPED, NO_RETURN, SaltMethod, cli_timeout, when_master_runs
 from orka.results import HostOutcome, PhaseResult, RunContext, records
 from orka.runner.inventory import Inventory
 from orka.spec import MachineSpec
+from orka.verdict import TIMED_OUT, Expectations, judge
 
 NODES = (
     MachineSpec("orka-node-1", "node", "10.87.1.21", primary=True),
@@ -209,10 +210,11 @@ def test_every_record_carries_its_condition_normal_by_default() -> None:
     result = PhaseResult("custom", "ping", (), 0.5)
     context = RunContext("run", 3, "docker", "orka-runner 0.1.0")
 
-    assert {r["condition"] for r in records(result, context)} == {"normal"}
+    assert {r["condition"] for r in records(result, context, judge(result, Expectations(())))} == {"normal"}
     latency = RunContext("run", 3, "docker", "orka-runner 0.1.0", condition="latency 100 ms")
     result = PhaseResult("custom", "ping", (HostOutcome("orka-node-1", ok=True),), 0.5)
-    assert [r["condition"] for r in records(result, latency)] == ["latency 100 ms"] * 2
+    judged = judge(result, Expectations(("orka-node-1",)))
+    assert [r["condition"] for r in records(result, latency, judged)] == ["latency 100 ms"] * 2
 
 
 # -- a machine started again: the ssh-config follows its new address ----------------

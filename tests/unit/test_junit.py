@@ -9,16 +9,13 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import yaml
 
 from orka import junit
-from orka.results import HostOutcome, PhaseResult
 from orka.settings import REPO_ROOT, load_settings
-from spikes.phases import check_node
 
 SAMPLE = Path(__file__).parent / "data" / "junit" / "salt.xml"
 NODES = ["orka-node-1", "orka-node-2", "orka-node-3"]
@@ -212,49 +209,6 @@ def test_case_properties_in_their_order() -> None:
     ]
 
 
-@dataclass
-class FakeSpike:
-    """What check_node uses of a Spike: the phases done, and run for one not done yet."""
-
-    done: dict[str, PhaseResult]
-    name: str = "salt"
-    ran: list[str] = field(default_factory=list)
-
-    def run(self, phase: str) -> PhaseResult:
-        self.ran.append(phase)
-        raise AssertionError(f"{phase} ran again")
-
-
-def fake(phase: str, *hosts: HostOutcome, error: str = "") -> FakeSpike:
-    done = {p: PhaseResult("salt", p, hosts, 1.0, error=error) for p in ("ping", "apply", phase)}
-    return FakeSpike(done)
-
-
-def test_a_node_check_fails_with_that_nodes_detail() -> None:
-    detail = "failed: orka-index: Source file salt://orka/files/index.html not found"
-    spike = fake(
-        "apply", HostOutcome("orka-node-1", ok=True, changed=10), HostOutcome("orka-node-2", False, 0, 1, detail)
-    )
-    assert check_node(spike, "apply", "orka-node-1").changed == 10  # type: ignore[arg-type]
-    with pytest.raises(pytest.fail.Exception) as failed:
-        check_node(spike, "apply", "orka-node-2")  # type: ignore[arg-type]
-    assert str(failed.value) == f"orka-node-2: {detail}"
-    assert spike.ran == [], "the phase ran once, for the method; the node checks read its result"
-
-
-def test_a_node_with_no_outcome_fails_with_the_phases_error() -> None:
-    spike = fake("orchestrate", HostOutcome("orka-node-1", ok=True), error="salt-run exited 1")
-    with pytest.raises(pytest.fail.Exception) as failed:
-        check_node(spike, "orchestrate", "orka-node-3")  # type: ignore[arg-type]
-    assert str(failed.value) == "salt orchestrate: no outcome for orka-node-3: salt-run exited 1"
-
-
-def test_a_fresh_node_the_first_apply_did_not_change_fails() -> None:
-    spike = fake("apply", HostOutcome("orka-node-1", ok=True, changed=0))
-    with pytest.raises(pytest.fail.Exception, match="must be changed by the first apply"):
-        check_node(spike, "apply", "orka-node-1")  # type: ignore[arg-type]
-
-
 # --- the facts of the run -------------------------------------------------------------------------
 
 
@@ -327,3 +281,65 @@ def test_the_bamboo_plan_reads_the_junit_xml_a_spike_run_writes() -> None:
     assert job["artifacts"] == [
         {"name": "reports", "location": "reports", "pattern": "**/*", "shared": False, "required": False}
     ]
+
+
+# --- one verdict: what JUnit says of each phase is what the page shows -----------------------------
+
+RUN = Path(__file__).parent / "data" / "run"  # a real `pytest spikes/` run: its junit.xml and results.json
+
+
+def _page(records: list[dict[str, object]]) -> dict[junit.VerdictKey, bool]:
+    from orka.report import page_verdicts
+
+    return page_verdicts(records)
+
+
+def test_a_recorded_run_says_on_the_page_what_junit_says_testcase_by_testcase() -> None:
+    cases = junit.testcase_verdicts(RUN / "junit.xml")
+    page = _page(json.loads((RUN / "results.json").read_text()))
+
+    assert junit.verdict_mismatches(cases, page) == []
+    # Every phase testcase was matched: whole phases, each node of each, each verify check of each node.
+    assert (
+        len(cases) == 3 * (2 * 5 + 5 * 3) - 3 * 5 + 3 * 5 * 3 + 3 * 0
+    )  # 3 methods: 5 phases x (1 + 3 nodes), 15 checks
+    assert all(page.get(key) is not None for key, _ in cases.values())
+
+
+def test_a_testcase_that_failed_where_the_page_shows_pass_is_named(tmp_path: Path) -> None:
+    tree = ET.parse(RUN / "junit.xml")
+    case = next(c for c in tree.getroot().iter("testcase") if c.get("name") == "test_apply[ansible-orka-node-2]")
+    ET.SubElement(case, "failure", message="orka-node-2: a fresh node must be changed by the first apply, it was not")
+    tree.write(tmp_path / "junit.xml")
+
+    problems = junit.verdict_mismatches(
+        junit.testcase_verdicts(tmp_path / "junit.xml"), _page(json.loads((RUN / "results.json").read_text()))
+    )
+
+    assert problems == [
+        "spikes.ansible.test_ansible::test_apply[ansible-orka-node-2]: failed, "
+        "the page shows PASS for ansible apply orka-node-2"
+    ]
+
+
+def test_a_record_whose_verdict_disagrees_with_its_testcase_is_named() -> None:
+    records = json.loads((RUN / "results.json").read_text())
+    for record in records:
+        if (record["method"], record["phase"], record["node"]) == ("salt", "idempotence", None):
+            record["verdict"] = "fail"
+
+    problems = junit.verdict_mismatches(junit.testcase_verdicts(RUN / "junit.xml"), _page(records))
+
+    assert problems == [
+        "spikes.salt.test_salt::test_second_highstate_changes_nothing: passed, the page shows FAIL for salt idempotence"
+    ]
+
+
+def test_python_m_orka_junit_with_results_checks_the_verdicts_agree(tmp_path: Path) -> None:
+    assert junit.main([str(RUN / "junit.xml"), "--results", str(RUN / "results.json")]) == 0
+    records = json.loads((RUN / "results.json").read_text())
+    broken = [
+        r for r in records if not (r["phase"] == "verify" and r["node"] == "orka-node-1" and r["method"] == "custom")
+    ]
+    (tmp_path / "results.json").write_text(json.dumps(broken))
+    assert junit.main([str(RUN / "junit.xml"), "--results", str(tmp_path / "results.json")]) == 1

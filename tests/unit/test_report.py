@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from orka.errors import OrkaError
+from orka.methods.salt import parse_apply
 from orka.report import (
     RAW_TAIL_LINES,
     ReportError,
@@ -34,8 +35,10 @@ from orka.report import (
 from orka.report_conditions import conditions_of
 from orka.report_scale import ScaleView, rows_of, text_table
 from orka.report_scale import main as scale_main
-from orka.results import PHASES
+from orka.results import PHASES, HostOutcome, PhaseResult, RunContext
+from orka.results import records as records_of
 from orka.settings import REPO_ROOT
+from orka.verdict import Expectations, judge
 
 DATA = Path(__file__).parent / "data" / "results"
 SCALE_SIZES = (3, 10, 25)  # the runs in data/results/scale/
@@ -291,7 +294,7 @@ def test_failed_cell_says_fail_and_shows_the_node_and_why(render: RenderFn) -> N
     assert page.cell("ansible", "ping").attrs["data-status"] == "pass"
     assert page.cell("salt", "apply").attrs["data-status"] == "pass"
     card = next(c for c in page.dom.find_all("div") if "card" in c.classes() and "ansible" in c.text())
-    assert "1/5 phases passed" in card.text()
+    assert "2/6 phases passed" in card.text()  # up and ping
 
 
 def test_failure_shows_the_tools_output_escaped_in_details(render: RenderFn) -> None:
@@ -707,7 +710,8 @@ def test_the_pages_own_run_fills_a_size_no_scale_file_has(tmp_path: Path) -> Non
     assert list(rows) == [(m, n) for m in METHODS for n in (3, 10)]
     assert "tests/unit/data/results/all_green.json" in rows[("salt", 3)].text()
     assert scale_cell(rows[("salt", 3)], "apply").text() == "23.0 s"
-    assert scale_cell(rows[("salt", 3)], "up").attrs["data-status"] == "missing"  # recorded before `up` was
+    assert scale_cell(rows[("salt", 3)], "up").attrs["data-status"] == "pass"
+    assert "3/3 nodes fresh" in scale_cell(rows[("salt", 3)], "up").text()
 
 
 def test_a_scale_file_wins_over_the_pages_run_at_its_size(render: RenderFn) -> None:
@@ -797,7 +801,10 @@ def test_facts_say_each_methods_bring_up_and_that_its_nodes_were_fresh(tmp_path:
     assert ansible.text() == "94.7 s 9/10 nodes fresh"
     assert ansible.find("div").classes() == {"why"}
     # A run recorded before `up` records were made says so.
-    older = render_comparison(DATA / "all_green.json", tmp_path / "q.html", bench_path=None, scale_dir=None)
+    before_up = [r for r in records("all_green") if r["phase"] != "up"]
+    older = render_comparison(
+        write_records(tmp_path / "q.json", before_up), tmp_path / "q.html", bench_path=None, scale_dir=None
+    )
     facts_older = parse(older.read_text()).find("section", id="facts")
     salt_older = facts_older.find("tr", data_method="salt").find("td", class_="bring-up")
     assert salt_older.text() == "not recorded"
@@ -817,3 +824,78 @@ def test_a_run_side_by_side_says_its_times_include_the_others_load(tmp_path: Pat
             DATA / "all_green.json", tmp_path / "q.html", bench_path=None, scale_dir=None
         ).read_text()
     )
+
+
+# -- the page shows orka's verdict, not the tool's own word ------------------------
+
+NODES = ("orka-node-1", "orka-node-2", "orka-node-3")
+
+
+def _judged_page(tmp_path: Path, result: PhaseResult, expect: Expectations) -> Page:
+    """all_green.json with one phase of one method replaced by `result`, judged and recorded as a run does."""
+    keep = [r for r in records("all_green") if (r["method"], r["phase"]) != (result.method, result.phase)]
+    context = RunContext(keep[0]["run_id"], 3, "docker", "salt 3008.4 (Argon)")
+    new = records_of(result, context, judge(result, expect))
+    out = render_comparison(
+        write_records(tmp_path / "r.json", keep + new), tmp_path / "p.html", bench_path=None, scale_dir=None
+    )
+    text = out.read_text()
+    return Page(text, parse(text))
+
+
+def test_a_first_apply_that_changed_nothing_shows_fail_with_its_reason(tmp_path: Path) -> None:
+    stdout = (DATA.parent / "salt" / "apply_second.json").read_text()
+    tool = PhaseResult("salt", "apply", parse_apply(stdout, list(NODES), changes_fail=False), 4.1, exit_code=0)
+    assert tool.ok, "salt itself says the apply went fine"
+
+    page = _judged_page(tmp_path, tool, Expectations(NODES, tool="salt"))
+
+    cell = page.cell("salt", "apply")
+    assert cell.attrs["data-status"] == "fail"
+    assert cell.text().count("a fresh node must be changed by the first apply, it was not") == 3
+    failure = page.dom.find("div", id="failure-salt-apply")
+    assert "orka-node-2" in failure.text()
+    assert "every phase of every method that ran passed" not in page.section("failures").text()
+
+
+def test_orchestrate_steps_swapped_and_overlapping_show_fail_with_both_reasons(tmp_path: Path) -> None:
+    declared = ("publish cluster.json on the primary", "fetch cluster.json on the secondaries")
+    swapped = ((declared[1], 100.0, 100.6), (declared[0], 100.4, 100.9))
+    hosts = tuple(HostOutcome(n, ok=True, changed=1) for n in NODES)
+    tool = PhaseResult("custom", "orchestrate", hosts, 0.9, order=swapped)
+    assert tool.ok
+
+    page = _judged_page(tmp_path, tool, Expectations(NODES, declared_steps=declared))
+
+    cell = page.cell("custom", "orchestrate")
+    assert cell.attrs["data-status"] == "fail"
+    reasons = [div.text() for div in cell.find_all("div") if "reason" in div.classes()]
+    assert reasons == [
+        f"steps ran as {declared[1]} -> {declared[0]}; the orchestration declares {declared[0]} -> {declared[1]}",
+        f"step {declared[0]} began 0.200 s before step {declared[1]} ended",
+    ]
+
+
+def test_verify_with_one_nodes_records_missing_shows_fail_naming_the_node(tmp_path: Path) -> None:
+    data = [r for r in records("all_green") if not (r["phase"] == "verify" and r.get("node") == "orka-node-3")]
+    out = render_comparison(
+        write_records(tmp_path / "r.json", data), tmp_path / "p.html", bench_path=None, scale_dir=None
+    )
+    page = Page(out.read_text(), parse(out.read_text()))
+
+    cell = page.cell("ansible", "verify")
+    assert cell.attrs["data-status"] == "fail"
+    bad = [li.text() for li in cell.find("details", class_="nodes").find_all("li") if "bad" in li.classes()]
+    assert len(bad) == 1
+    assert "orka-node-3" in bad[0]
+    assert "no verify records of this node" in page.dom.find("div", id="failure-ansible-verify").text()
+
+
+def test_records_of_an_older_orka_show_the_tools_result_and_say_so(tmp_path: Path) -> None:
+    legacy = [{k: v for k, v in r.items() if k not in ("verdict", "reasons", "notes")} for r in records("all_green")]
+    out = render_comparison(
+        write_records(tmp_path / "r.json", legacy), tmp_path / "p.html", bench_path=None, scale_dir=None
+    )
+    cell = Page(out.read_text(), parse(out.read_text())).cell("salt", "apply")
+    assert cell.attrs["data-status"] == "pass"
+    assert "recorded by an older orka: the tool's own result, not orka's verdict" in cell.text()

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from orka.results import HostOutcome, PhaseResult, RunContext, append_records, read_records, records
+from orka.verdict import Expectations, judge
 
 CONTEXT = RunContext(run_id="run-20261126-1330", cluster_size=3, provider="docker", tool_version="salt 3008.1")
 COMMON_KEYS = ("run_id", "method", "phase", "tool_version", "cluster_size", "provider", "duration_s")
@@ -33,6 +34,13 @@ def make_result(
         error=error,
         order=(("orka-primary", 48624.705, 48625.21), ("orka-secondaries", 48625.211, 48625.703)),
     )
+
+
+NODES = ("orka-node-1", "orka-node-2", "orka-node-3")
+
+
+def recorded(result: PhaseResult) -> list[dict[str, Any]]:
+    return records(result, CONTEXT, judge(result, Expectations(NODES)))
 
 
 def numbered(start: int, count: int) -> list[dict[str, Any]]:
@@ -108,7 +116,7 @@ def test_problems_of_an_ok_phase_are_empty() -> None:
 def test_records_are_the_whole_phase_then_one_per_host() -> None:
     result = make_result(error="step orka-primary: failed")
 
-    whole, *per_host = records(result, CONTEXT)
+    whole, *per_host = recorded(result)
 
     assert whole["node"] is None
     assert whole["raw"] == result.raw
@@ -131,23 +139,26 @@ def test_every_record_carries_the_run_facts() -> None:
         "duration_s": 12.346,
     }
 
-    recs = records(make_result(), CONTEXT)
+    recs = recorded(make_result())
 
     assert len(recs) == 4
     for record in recs:
         assert {k: record[k] for k in COMMON_KEYS} == expected
 
 
-def test_records_of_a_phase_without_hosts_is_the_whole_phase_alone() -> None:
-    recs = records(make_result(hosts=(), error="no JSON in salt's output (exit 1)"), CONTEXT)
+def test_records_of_a_phase_without_hosts_fail_every_node() -> None:
+    recs = recorded(make_result(hosts=(), error="no JSON in salt's output (exit 1)"))
 
-    assert len(recs) == 1
-    assert recs[0]["node"] is None
-    assert recs[0]["ok"] is False
+    whole, *missing = recs
+    assert whole["node"] is None
+    assert (whole["ok"], whole["verdict"]) == (False, "fail")
+    # Every node the phase said nothing of is a failed record of its own, so no report shows it as a blank.
+    assert [(r["node"], r["verdict"]) for r in missing] == [(n, "fail") for n in NODES]
+    assert all(r["reasons"] == ["no outcome: no JSON in salt's output (exit 1)"] for r in missing)
 
 
 def test_records_are_json_serialisable() -> None:
-    recs = records(make_result(error="boom"), CONTEXT)
+    recs = recorded(make_result(error="boom"))
 
     assert json.loads(json.dumps(recs)) == recs
 
@@ -176,7 +187,7 @@ def test_append_adds_to_the_list_across_calls_keeping_order(tmp_path: Path) -> N
 
 def test_append_of_real_records_reads_back_the_same(tmp_path: Path) -> None:
     path = tmp_path / "results.json"
-    recs = records(make_result(), CONTEXT)
+    recs = recorded(make_result())
 
     append_records(path, recs)
 

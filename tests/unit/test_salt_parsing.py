@@ -14,7 +14,15 @@ from typing import Any
 
 import pytest
 
-from orka.methods.salt import NO_RETURN, outcome_from_states, parse_apply, parse_orchestrate, parse_ping
+from orka.methods.salt import (
+    NO_RETURN,
+    outcome_from_states,
+    parse_apply,
+    parse_orchestrate,
+    parse_ping,
+    parse_show_sls,
+    step_minions,
+)
 from orka.results import HostOutcome
 
 DATA = Path(__file__).parent / "data" / "salt"
@@ -388,3 +396,69 @@ def test_orchestrate_render_error_is_reported_as_the_error() -> None:
 
     assert (outcomes, order) == ((), ())
     assert error == "No matching sls found for 'orch.nope' in env 'base'"
+
+
+def _second_run_with(comment_of: dict[str, str], start_of: dict[str, str] | None = None) -> str:
+    """orchestrate_second.json with each step's comment (and start_time) replaced."""
+    data = load("orchestrate_second.json")
+    for step in next(iter(data["data"].values())).values():
+        step["comment"] = comment_of.get(step["__id__"], step["comment"])
+        if start_of and step["__id__"] in start_of:
+            step["start_time"] = start_of[step["__id__"]]
+    return json.dumps(data)
+
+
+def test_orchestrate_node_outcomes_come_from_what_each_step_said_of_it() -> None:
+    assert step_minions("States ran successfully. No changes made to orka-node-3, orka-node-2.") == {
+        "orka-node-3": True,
+        "orka-node-2": True,
+    }
+    assert step_minions("States ran successfully. Updating orka-node-1. No changes made to orka-node-2.") == {
+        "orka-node-1": True,
+        "orka-node-2": True,
+    }
+    assert step_minions("Run failed on minions: orka-node-2, orka-node-3") == {
+        "orka-node-2": False,
+        "orka-node-3": False,
+    }
+
+
+def test_orchestrate_a_node_no_step_reported_on_fails() -> None:
+    stdout = _second_run_with({"orka-secondaries": "States ran successfully. No changes made to orka-node-2."})
+
+    outcomes, _, error = parse_orchestrate(stdout, NODES)
+
+    assert error == ""
+    hosts = by_node(outcomes)
+    assert hosts["orka-node-1"].ok
+    assert hosts["orka-node-2"].ok
+    assert (hosts["orka-node-3"].ok, hosts["orka-node-3"].detail) == (
+        False,
+        "no orchestration step reported on this node",
+    )
+
+
+def test_orchestrate_order_holds_across_midnight() -> None:
+    stdout = _second_run_with({}, {"orka-primary": "23:59:59.900000", "orka-secondaries": "00:00:00.400000"})
+
+    _, order, _ = parse_orchestrate(stdout, NODES)
+
+    (first, first_start, _), (second, second_start, _) = order
+    assert (first, second) == ("orka-primary", "orka-secondaries")
+    assert first_start == pytest.approx(24 * 3600 - 0.1)
+    assert second_start == pytest.approx(24 * 3600 + 0.4), "after midnight is later, not 24 hours earlier"
+
+
+def test_declared_steps_are_the_rendered_orchestrations_ids_in_run_order() -> None:
+    high = {
+        "orka-master_master": {
+            "orka-secondaries": {"salt": [{"tgt": "x"}, "state", {"order": 10001}], "__sls__": "orch.secondary"},
+            "orka-primary": {"salt": [{"tgt": "y"}, {"order": 10000}, "state"], "__sls__": "orch.secondary"},
+        }
+    }
+    assert parse_show_sls(json.dumps(high)) == ("orka-primary", "orka-secondaries")
+
+
+def test_declared_steps_of_an_orchestration_that_does_not_render_is_an_error() -> None:
+    with pytest.raises(ValueError, match="did not render"):
+        parse_show_sls(json.dumps({"orka-master_master": ["Rendering SLS 'orch.secondary' failed"]}))
