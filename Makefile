@@ -30,7 +30,7 @@ scale: host $(VENV)/.installed
 	  $(BIN)/pytest spikes/ --settings settings/scale.yaml --cluster-size $$n \
 	    --results reports/scale/$$n.json --cluster-name orka-scale $(PYTEST_ARGS) || exit 1; \
 	done
-	@$(BIN)/python -m orka.report_scale
+	@$(BIN)/python -m orka.report.scale
 	@if [ -f reports/results.json ]; then $(BIN)/orka report; fi
 
 unit: $(VENV)/.installed

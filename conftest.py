@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 from testinfra.host import Host
 
-from orka import junit
 from orka.cluster import WHEELHOUSE_PINS, Cluster, started
 from orka.errors import OrkaError
 from orka.parallel import GroupScheduling, write_groups
 from orka.pool import ClusterPool
 from orka.preflight import check_files
 from orka.progress import Emit, ProgressRelay, relay_to, tagged
+from orka.report import junit
 from orka.settings import METHODS, REPO_ROOT, Settings, load_settings, resolve_settings_path
 from orka.spec import cluster_name_for, master_machines, node_names
 from orka.spike import Spike, SpikeRegistry
@@ -415,7 +415,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         metadata.update(junit.recorded_environment(_settings(config), results, _run_id(config)))
     _junit_suite_properties(config)
     if not config.option.collectonly and results.exists():
-        from orka.report import render_comparison  # matplotlib: loaded only when a report is made
+        from orka.report.page import render_comparison  # matplotlib: loaded only when a report is made
 
         try:
             written = render_comparison(results, REPORTS / junit.COMPARISON, scale_dir=REPORTS / "scale")

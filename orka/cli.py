@@ -130,7 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """The comparison page of the spikes' results; the report module is imported here, as matplotlib is slow to load."""
-    from orka.report import render_comparison
+    from orka.report.page import render_comparison
     from orka.settings import REPO_ROOT
 
     results = Path(args.results) if args.results else REPO_ROOT / "reports" / "results.json"

@@ -2,7 +2,7 @@
 
 up, ping, apply, idempotence, orchestrate, verify: a test asks for a phase,
 `ensure` runs the phases it depends on first, and every phase's result is
-judged by orka's checks (orka.verdict) and appended to reports/results.json,
+judged by orka's checks (orka.results.verdict) and appended to reports/results.json,
 with its verdict, as it happens.
 
 `up` is recorded when the method's cluster is ready: how long the bring-up
@@ -26,8 +26,9 @@ from orka.errors import ClusterError, OrkaError
 from orka.methods import Method, load_method
 from orka.pool import ClusterPool
 from orka.progress import Emit, tagged
-from orka.results import HostOutcome, PhaseResult, PhaseVerdict, RunContext, Verdict, append_records, records
-from orka.verdict import Expectations, judge
+from orka.results.record import HostOutcome, PhaseResult, PhaseVerdict, RunContext, Verdict, records
+from orka.results.store import append_records
+from orka.results.verdict import Expectations, judge
 
 UP = "up"
 VERIFY = "verify"

@@ -1,7 +1,7 @@
 """The checks every method's phases must pass, shared by the method test modules.
 
 Each phase runs once per method, through the method's own commands, and orka
-judges it once (orka.verdict): the whole-phase tests assert the phase's
+judges it once (orka.results.verdict): the whole-phase tests assert the phase's
 verdict, the per-node tests each node's, so JUnit says what the records and
 the comparison page say. On failure they give orka's reasons, node by node.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from orka.results import PhaseVerdict
+from orka.results.record import PhaseVerdict
 from orka.spike import UP, Spike
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from orka.methods.base import MachineUnreachable, Method, MethodError
-from orka.results import HostOutcome, PhaseResult
+from orka.results.record import HostOutcome, PhaseResult
 from orka.spec import NODE_SOURCE
 
 CONTROL = "ansible-master"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from orka import __version__
 from orka.methods.base import Method
-from orka.results import HostOutcome, PhaseResult
+from orka.results.record import HostOutcome, PhaseResult
 from orka.runner import HostRun, RunReport, load_taskfile, parse_taskfile, run_taskfile
 from orka.settings import REPO_ROOT
 

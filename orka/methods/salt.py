@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from orka.methods.base import MachineUnreachable, Method, MethodError
-from orka.results import HostOutcome, PhaseResult
+from orka.results.record import HostOutcome, PhaseResult
 
 MASTER = "orka-master"
 ORCHESTRATION = "orch.secondary"

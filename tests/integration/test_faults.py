@@ -23,14 +23,15 @@ from contextlib import nullcontext
 
 import pytest
 
-from orka import faults
 from orka.cluster import Cluster, started
 from orka.methods import Method, load_method
 from orka.progress import to_stderr
-from orka.results import PhaseResult, RunContext, append_records, records
+from orka.results.record import PhaseResult, RunContext, records
+from orka.results.store import append_records
+from orka.results.verdict import Expectations, judge
 from orka.runner.ssh import read_ssh_config
 from orka.settings import REPO_ROOT, Settings
-from orka.verdict import Expectations, judge
+from orka.testing import faults
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("faults")]
 
@@ -56,7 +57,7 @@ OWN_WORDS = {"salt": "Minion did not return", "ansible": "unreachable", "custom"
 
 @pytest.fixture(scope="module")
 def settings(orka_settings: Settings) -> Settings:
-    # Faults are put on docker containers (orka.faults), whatever provider `auto` would find.
+    # Faults are put on docker containers (orka.testing.faults), whatever provider `auto` would find.
     return dataclasses.replace(orka_settings, methods=METHODS, provider="docker")
 
 

@@ -36,7 +36,7 @@ from typing import Any
 
 import pytest
 
-from orka.report import render_comparison
+from orka.report.page import render_comparison
 from orka.settings import REPO_ROOT
 from tests.unit.test_report import bench_file
 

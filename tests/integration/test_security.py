@@ -28,14 +28,15 @@ import pytest
 
 from orka.cluster import LABEL, Cluster, ClusterPaths, prepare, started
 from orka.errors import OrkaError
-from orka.leaks import load_known_key, private_key_files, scan_paths
 from orka.methods import load_method
 from orka.progress import to_stderr
-from orka.report import render_comparison
-from orka.results import RunContext, read_records
+from orka.report.page import render_comparison
+from orka.results.record import RunContext
+from orka.results.store import read_records
 from orka.settings import Settings
 from orka.spec import ClusterSpec
 from orka.spike import Spike
+from orka.testing.leaks import load_known_key, private_key_files, scan_paths
 
 pytestmark = pytest.mark.integration
 

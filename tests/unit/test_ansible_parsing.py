@@ -27,7 +27,7 @@ from orka.methods.ansible import (
     play_names,
 )
 from orka.methods.base import MethodError
-from orka.results import HostOutcome
+from orka.results.record import HostOutcome
 from orka.settings import REPO_ROOT
 
 DATA = Path(__file__).parent / "data" / "ansible"

@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 from testinfra.backend.base import CommandResult
 
-from orka.faults import FaultError, point_ssh_config
 from orka.methods.ansible import AnsibleMethod, connect_timeout_option
 from orka.methods.base import MachineUnreachable, ssh_failure
 from orka.methods.salt import MASTER_STOPPED, NO_RETURN, SaltMethod, cli_timeout, when_master_runs
-from orka.results import HostOutcome, PhaseResult, RunContext, records
+from orka.results.record import HostOutcome, PhaseResult, RunContext, records
+from orka.results.verdict import TIMED_OUT, Expectations, judge
 from orka.runner.inventory import Inventory
 from orka.spec import MachineSpec
-from orka.verdict import TIMED_OUT, Expectations, judge
+from orka.testing.faults import FaultError, point_ssh_config
 
 NODES = (
     MachineSpec("orka-node-1", "node", "10.87.1.21", primary=True),

@@ -1,4 +1,4 @@
-"""Unit tests of orka.junit: the JUnit contract Bamboo reads, its check, and the run's facts.
+"""Unit tests of orka.report.junit: the JUnit contract Bamboo reads, its check, and the run's facts.
 
 data/junit/salt.xml was written by a real `pytest spikes/ -m salt` run (3 nodes,
 docker provider); the broken variants are made from it here, one fault each.
@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orka import junit
+from orka.report import junit
+from orka.report.matrix import page_verdicts
+from orka.report.records import Record
 from orka.settings import REPO_ROOT, load_settings
 
 SAMPLE = Path(__file__).parent / "data" / "junit" / "salt.xml"
@@ -169,7 +171,7 @@ def test_other_tests_are_not_held_to_the_spike_names(tmp_path: Path) -> None:
     assert junit.validate_junit(path) == []
 
 
-# --- python -m orka.junit ------------------------------------------------------------------------
+# --- python -m orka.report.junit ------------------------------------------------------------------------
 
 
 def test_main_exits_0_on_a_good_file(capsys: pytest.CaptureFixture[str]) -> None:
@@ -289,9 +291,7 @@ RUN = Path(__file__).parent / "data" / "run"  # a real `pytest spikes/` run: its
 
 
 def _page(records: list[dict[str, object]]) -> dict[junit.VerdictKey, bool]:
-    from orka.report import page_verdicts
-
-    return page_verdicts(records)
+    return page_verdicts([Record.of(r) for r in records])
 
 
 def test_a_recorded_run_says_on_the_page_what_junit_says_testcase_by_testcase() -> None:

@@ -1,4 +1,4 @@
-"""Unit tests of orka.leaks: private key material is found however a report or log wraps it.
+"""Unit tests of orka.testing.leaks: private key material is found however a report or log wraps it.
 
 Every key here is a throwaway made in the test (an ed25519 key in OpenSSH
 format, as orka's SSH keys are, and an RSA key in PEM, as orka's Salt keys
@@ -21,8 +21,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from orka.leaks import Finding, KnownKey, LeakScanError, load_known_key, main, private_key_files, scan_paths
 from orka.settings import REPO_ROOT
+from orka.testing.leaks import Finding, KnownKey, LeakScanError, load_known_key, main, private_key_files, scan_paths
 
 
 @dataclass(frozen=True)
@@ -250,12 +250,12 @@ def test_cli_exits_0_when_clean(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_cli_names_a_missing_path_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err
-    assert err == f"orka.leaks: {tmp_path / 'nope'} does not exist: give a file or folder to scan\n"
+    assert err == f"orka.testing.leaks: {tmp_path / 'nope'} does not exist: give a file or folder to scan\n"
 
 
 def test_python_dash_m_runs_the_scanner(tmp_path: Path, ssh_key: KeyFiles) -> None:
     run = subprocess.run(
-        [sys.executable, "-m", "orka.leaks", str(ssh_key.private)],
+        [sys.executable, "-m", "orka.testing.leaks", str(ssh_key.private)],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

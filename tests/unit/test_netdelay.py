@@ -1,4 +1,4 @@
-"""Unit tests of orka.netdelay's nfnetlink_queue messages: what it sends, and what it reads back.
+"""Unit tests of orka.testing.netdelay's nfnetlink_queue messages: what it sends, and what it reads back.
 
 The layouts are the kernel's (include/uapi/linux/netfilter/nfnetlink_queue.h):
 a netlink header in host order, then nfgenmsg (family, version, queue number in
@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 import struct
 
-from orka.netdelay import (
+from orka.testing.netdelay import (
     NFQA_CFG_CMD,
     NFQA_CFG_FLAGS,
     NFQA_CFG_MASK,

@@ -24,21 +24,17 @@ import pytest
 
 from orka.errors import OrkaError
 from orka.methods.salt import parse_apply
-from orka.report import (
-    RAW_TAIL_LINES,
-    ReportError,
-    count_effort,
-    load_results,
-    meaningful_lines,
-    render_comparison,
-)
-from orka.report_conditions import conditions_of
-from orka.report_scale import ScaleView, rows_of, text_table
-from orka.report_scale import main as scale_main
-from orka.results import PHASES, HostOutcome, PhaseResult, RunContext
-from orka.results import records as records_of
+from orka.report.conditions import conditions_of
+from orka.report.effort import count_effort, meaningful_lines
+from orka.report.matrix import RAW_TAIL_LINES
+from orka.report.page import render_comparison
+from orka.report.records import Record, ReportError, load_results
+from orka.report.scale import ScaleView, rows_of, text_table
+from orka.report.scale import main as scale_main
+from orka.results.record import PHASES, HostOutcome, PhaseResult, RunContext
+from orka.results.record import records as records_of
+from orka.results.verdict import Expectations, judge
 from orka.settings import REPO_ROOT
-from orka.verdict import Expectations, judge
 
 DATA = Path(__file__).parent / "data" / "results"
 SCALE_SIZES = (3, 10, 25)  # the runs in data/results/scale/
@@ -514,7 +510,7 @@ def test_missing_or_invalid_results_is_a_clear_error(tmp_path: Path, content: st
 
 def test_load_results_keeps_only_records() -> None:
     found = load_results(DATA / "missing_method.json")
-    assert {r["method"] for r in found} == {"salt", "ansible"}
+    assert {r.method for r in found} == {"salt", "ansible"}
 
 
 def test_written_atomically_no_temp_file_left(tmp_path: Path) -> None:
@@ -631,7 +627,7 @@ def test_records_without_a_condition_count_as_normal() -> None:
     for r in data:
         if r["condition"] == "normal":
             del r["condition"]
-    view = conditions_of(data, "latency.json")
+    view = conditions_of([Record.of(r) for r in data], "latency.json")
     assert view.conditions == ("normal", "latency 100 ms")
     cells = {(row.method, row.phase): row.cells for row in view.rows}
     assert cells[("salt", "ping")][0].median_s == 1.21
@@ -738,7 +734,7 @@ def test_the_scale_table_prints_for_a_terminal(capsys: pytest.CaptureFixture[str
     assert lines[0].split() == ["method", "nodes", "up", "ping", "apply", "idempotence", "orchestrate", "verify"]
     assert [tuple(line.split()[:2]) for line in lines[1:]] == [(m, str(n)) for m in METHODS for n in SCALE_SIZES]
     assert lines[6].split()[:6] == ["ansible", "25", "84.5", "s", "6.3", "s"]
-    failed = text_table(ScaleView("scale", tuple(rows_of(records("scale/10"), "10.json"))))
+    failed = text_table(ScaleView("scale", tuple(rows_of([Record.of(r) for r in records("scale/10")], "10.json"))))
     assert "49.7 s FAIL" in failed.splitlines()[1]  # salt's apply at 10 nodes, before salt was fixed
 
 
@@ -761,7 +757,7 @@ def test_a_broken_scale_file_is_named_and_left_out(tmp_path: Path) -> None:
     dom = parse(out.read_text())
     notes = " ".join(p.text() for p in dom.find_all("p", class_="muted scale-note"))
     assert "25.json: not valid JSON (line 1" in notes
-    assert "notes.json: holds no result records" in notes
+    assert "notes.json: holds a JSON dict, not the list of records orka writes" in notes
     assert len(dom.find("table", id="scale-table").find("tbody").find_all("tr")) == 6
 
 
@@ -776,9 +772,9 @@ def test_no_scale_folder_no_scale_section(tmp_path: Path) -> None:
 def test_of_two_runs_in_a_file_the_latest_is_the_point() -> None:
     ten = records("scale/10")
     older = [{**r, "run_id": "older", "recorded_at": "2026-01-01T00:00:00Z", "duration_s": 999.0} for r in ten]
-    (salt, *_) = rows_of(older + ten, "10.json")
+    (salt, *_) = rows_of([Record.of(r) for r in older + ten], "10.json")
     assert salt.cell("apply").seconds == 49.715
-    (salt_older, *_) = rows_of(older, "10.json")
+    (salt_older, *_) = rows_of([Record.of(r) for r in older], "10.json")
     assert salt_older.cell("apply").seconds == 999.0
 
 

@@ -1,4 +1,4 @@
-"""Unit tests of orka.results: the PhaseResult every method returns and the results.json it leaves."""
+"""Unit tests of orka.results.record: the PhaseResult every method returns and the results.json it leaves."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from orka.results import HostOutcome, PhaseResult, RunContext, append_records, read_records, records
-from orka.verdict import Expectations, judge
+from orka.results.record import HostOutcome, PhaseResult, RunContext, records
+from orka.results.store import append_records, read_records
+from orka.results.verdict import Expectations, judge
 
 CONTEXT = RunContext(run_id="run-20261126-1330", cluster_size=3, provider="docker", tool_version="salt 3008.1")
 COMMON_KEYS = ("run_id", "method", "phase", "tool_version", "cluster_size", "provider", "duration_s")
@@ -253,9 +254,8 @@ def test_append_to_a_file_holding_an_object_raises_value_error(tmp_path: Path) -
         append_records(path, numbered(0, 1))
 
 
-def half_written_dump(obj: Any, fp: Any, **kwargs: Any) -> None:
-    """json.dump that dies halfway, as a full disk or a kill would."""
-    fp.write(json.dumps(obj, **kwargs)[:10])
+def disk_full(fd: int) -> None:
+    """fsync of the new file's text failing, as a full disk would: the write went only halfway."""
     raise OSError("No space left on device")
 
 
@@ -263,7 +263,7 @@ def test_a_crash_mid_write_leaves_the_previous_content_intact(tmp_path: Path, mo
     path = tmp_path / "results.json"
     append_records(path, numbered(0, 3))
     before = path.read_bytes()
-    monkeypatch.setattr("orka.results.json.dump", half_written_dump)
+    monkeypatch.setattr("orka.files.os.fsync", disk_full)
 
     with pytest.raises(OSError, match="No space left"):
         append_records(path, numbered(3, 2))
@@ -278,7 +278,7 @@ def test_a_crash_mid_write_leaves_the_previous_content_intact(tmp_path: Path, mo
 def test_a_crash_mid_write_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "results.json"
     append_records(path, numbered(0, 3))
-    monkeypatch.setattr("orka.results.json.dump", half_written_dump)
+    monkeypatch.setattr("orka.files.os.fsync", disk_full)
 
     with pytest.raises(OSError, match="No space left"):
         append_records(path, numbered(3, 2))

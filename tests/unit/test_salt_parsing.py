@@ -23,7 +23,7 @@ from orka.methods.salt import (
     parse_show_sls,
     step_minions,
 )
-from orka.results import HostOutcome
+from orka.results.record import HostOutcome
 
 DATA = Path(__file__).parent / "data" / "salt"
 NODES = ["orka-node-1", "orka-node-2", "orka-node-3"]

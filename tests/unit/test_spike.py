@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from orka.results import HostOutcome, PhaseResult, RunContext
+from orka.results.record import HostOutcome, PhaseResult, RunContext
 from orka.spec import MachineSpec
 from orka.spike import Spike
 

@@ -1,4 +1,4 @@
-"""Unit tests of orka.verdict: what orka decides of a phase, whatever the tool says of itself."""
+"""Unit tests of orka.results.verdict: what orka decides of a phase, whatever the tool says of itself."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 
 from orka.methods.ansible import parse_playbook
 from orka.methods.salt import parse_apply
-from orka.results import HostOutcome, PhaseResult, PhaseVerdict
-from orka.verdict import TIMED_OUT, Expectations, judge, order_problems
+from orka.results.record import HostOutcome, PhaseResult, PhaseVerdict
+from orka.results.verdict import TIMED_OUT, Expectations, judge, order_problems
 from spikes.phases import check_node, check_phase
 
 DATA = Path(__file__).parent / "data"
@@ -219,7 +219,7 @@ def test_a_phase_whose_tool_exited_badly_fails_its_phase_test_not_its_node_tests
 
 def test_the_recorded_verdict_matches_the_one_the_tests_assert() -> None:
     """What records() writes is the verdict the tests read: one decision, two readers."""
-    from orka.results import RunContext, records
+    from orka.results.record import RunContext, records
 
     tool = result("apply", changed("orka-node-1"), HostOutcome("orka-node-2", ok=True), changed("orka-node-3"))
     verdict = judge(tool, SALT)

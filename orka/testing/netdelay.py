@@ -6,7 +6,7 @@ iptables rule in the namespace hands each outgoing packet to a netfilter queue;
 this program, run inside the namespace, holds each packet for the delay and
 then lets it go, in the order the packets came:
 
-    nsenter -t PID -n python -m orka.netdelay --queue 7 --delay-ms 100
+    nsenter -t PID -n python -m orka.testing.netdelay --queue 7 --delay-ms 100
 
 It speaks nfnetlink_queue itself (the standard library has no binding) and
 copies only each packet's metadata, never its payload. It lets every held
@@ -178,7 +178,7 @@ class Delayer:
             raise _Stopped  # out of a select that would otherwise wait on
 
         signal.signal(signal.SIGTERM, on_term)
-        print(f"orka.netdelay: queue {self.queue}, {self.delay_s * 1000:.0f} ms", flush=True)
+        print(f"orka.testing.netdelay: queue {self.queue}, {self.delay_s * 1000:.0f} ms", flush=True)
         try:
             while True:
                 readable, _, _ = select.select([self.sock.fileno(), stop_fd], [], [], self.next_release_in())
@@ -199,14 +199,14 @@ class _Stopped(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m orka.netdelay", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m orka.testing.netdelay", description=__doc__.splitlines()[0])
     parser.add_argument("--queue", type=int, required=True, help="netfilter queue number (0-65535)")
     parser.add_argument("--delay-ms", type=float, required=True, help="delay added to every packet")
     args = parser.parse_args(argv)
     try:
         delayer = Delayer(args.queue, args.delay_ms / 1000)
     except OSError as exc:
-        print(f"orka.netdelay: cannot listen on netfilter queue {args.queue}: {exc}", file=sys.stderr)
+        print(f"orka.testing.netdelay: cannot listen on netfilter queue {args.queue}: {exc}", file=sys.stderr)
         return 1
     delayer.run(sys.stdin.fileno())
     return 0

@@ -7,7 +7,7 @@ properties method, phase, node (when the name has one), duration_s (the
 phase's duration) and, for the verify checks, check. `validate_junit` checks
 a file against that contract:
 
-    python -m orka.junit reports/junit.xml    # exit 1 and the problems, or 0
+    python -m orka.report.junit reports/junit.xml    # exit 1 and the problems, or 0
 
 The same facts of the run (provider, cluster size, methods, tool versions)
 become the JUnit testsuite's properties and the environment table of
@@ -17,7 +17,6 @@ reports/pytest.html.
 from __future__ import annotations
 
 import html
-import json
 import math
 import os
 import re
@@ -28,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from orka import __version__
-from orka.results import PHASES
+from orka.report.records import load_results, read_records
+from orka.results.record import PHASES
 from orka.settings import METHODS, REPO_ROOT, Settings
 
 DEFAULT_JUNIT = REPO_ROOT / "reports" / "junit.xml"
@@ -73,21 +73,18 @@ def pinned_tools(pins: Path) -> dict[str, str]:
 def recorded_facts(results: Path, run_id: str) -> dict[str, Any]:
     """What reports/results.json says this run ran on: provider, cluster size, node OS, each method's tool."""
     try:
-        records = json.loads(results.read_text())
+        ours = [r for r in read_records(results) if r.run_id == run_id]
     except (OSError, ValueError):
         return {}
-    if not isinstance(records, list):
-        return {}
-    ours = [r for r in records if isinstance(r, dict) and r.get("run_id") == run_id]
     facts: dict[str, Any] = {}
     for key in ("provider", "cluster_size", "node_os"):
-        values = list(dict.fromkeys(r[key] for r in ours if r.get(key) not in (None, "")))
+        values = list(dict.fromkeys(getattr(r, key) for r in ours if getattr(r, key)))
         if values:
             facts[key] = values[0] if len(values) == 1 else ", ".join(map(str, values))
-    methods = list(dict.fromkeys(str(r["method"]) for r in ours if r.get("method")))
+    methods = list(dict.fromkeys(r.method for r in ours))
     if methods:
         facts["methods"] = methods
-    tools = {r["method"]: r["tool_version"] for r in ours if r.get("method") and r.get("tool_version")}
+    tools = {r.method: r.tool_version for r in ours if r.tool_version}
     if tools:
         facts["tools"] = tools
     return facts
@@ -276,17 +273,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "--results" in args:
         at = args.index("--results")
         if at + 1 >= len(args):
-            print("usage: python -m orka.junit [JUNIT_XML] [--results RESULTS_JSON]")
+            print("usage: python -m orka.report.junit [JUNIT_XML] [--results RESULTS_JSON]")
             return 2
         results = Path(args[at + 1])
         del args[at : at + 2]
     if len(args) > 1 or args[:1] in (["-h"], ["--help"]):
-        print("usage: python -m orka.junit [JUNIT_XML] [--results RESULTS_JSON]  (default: reports/junit.xml)")
+        print("usage: python -m orka.report.junit [JUNIT_XML] [--results RESULTS_JSON]  (default: reports/junit.xml)")
         return 2 if len(args) > 1 else 0
     path = Path(args[0]) if args else DEFAULT_JUNIT
     problems = validate_junit(path)
     if results is not None and not problems:
-        from orka.report import load_results, page_verdicts  # the page's own reading of the records
+        from orka.report.matrix import page_verdicts  # the page's own reading of the records (matplotlib)
 
         problems = verdict_mismatches(testcase_verdicts(path), page_verdicts(load_results(results)))
     for problem in problems:

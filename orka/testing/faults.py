@@ -11,7 +11,7 @@ tc, no iptables and no NET_ADMIN capability.
 - Latency is added inside the machine's network namespace (entered with
   `nsenter -t PID -n`) on every packet it sends, on all of its interfaces:
   with `tc qdisc ... netem delay` where the kernel has sch_netem, else with
-  orka.netdelay (an NFQUEUE rule and a small user-space delayer), which adds
+  orka.testing.netdelay (an NFQUEUE rule and a small user-space delayer), which adds
   the same fixed delay on kernels built without netem, as this build machine's.
 """
 
@@ -31,7 +31,7 @@ from orka.errors import OrkaError
 from orka.spec import ClusterSpec
 
 NETEM = "tc netem"
-NFQUEUE = "nfqueue delayer (orka.netdelay)"
+NFQUEUE = "nfqueue delayer (orka.testing.netdelay)"
 # Any queue number does: queues belong to the network namespace, and each machine has its own.
 QUEUE = 4242
 # The delayer's rule: every packet the machine sends, except to itself. --queue-bypass lets
@@ -198,7 +198,9 @@ def _kernel_has_netem(pid: int, interface: str, delay_ms: int) -> bool:
 def _add_delayer(machine: str, pid: int, delay_ms: int, interfaces: tuple[str, ...]) -> Latency:
     # The delayer listens first, then the rule sends it the packets: none is held by nobody.
     delayer = subprocess.Popen(
-        _in_namespace(pid, sys.executable, "-m", "orka.netdelay", "--queue", str(QUEUE), "--delay-ms", str(delay_ms)),
+        _in_namespace(
+            pid, sys.executable, "-m", "orka.testing.netdelay", "--queue", str(QUEUE), "--delay-ms", str(delay_ms)
+        ),
         stdin=subprocess.PIPE,  # closed by remove_latency, or by the end of this process: the delayer then exits
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -206,7 +208,7 @@ def _add_delayer(machine: str, pid: int, delay_ms: int, interfaces: tuple[str, .
     )
     assert delayer.stdout is not None
     started = delayer.stdout.readline()
-    if not started.startswith("orka.netdelay:"):
+    if not started.startswith("orka.testing.netdelay:"):
         _, err = delayer.communicate(timeout=COMMAND_TIMEOUT_S)
         raise FaultError(f"latency on {machine}: the delayer did not start: {(err or started).strip()}")
     latency = Latency(machine, pid, delay_ms, NFQUEUE, interfaces, delayer)

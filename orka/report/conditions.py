@@ -10,16 +10,14 @@ runs failed (and on how many nodes), and how much slower than normal it was.
 
 from __future__ import annotations
 
-import json
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from orka.results import passed
+from orka.report.records import Record, read_records
+from orka.results.record import NORMAL
 
-NORMAL = "normal"
 METHOD_ORDER = ("salt", "ansible", "custom")
 PHASE_ORDER = ("up", "ping", "apply", "idempotence", "orchestrate", "verify")
 
@@ -60,59 +58,54 @@ class ConditionsView:
     last_at: str = ""
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
 def _rank(order: Sequence[str], name: str) -> tuple[int, str]:
     return (order.index(name) if name in order else len(order), name)
 
 
-def _cell(condition: str, wholes: Sequence[Mapping[str, Any]], normal_median: float | None) -> ConditionCell:
-    times = [t for t in (_number(r.get("duration_s")) for r in wholes) if t is not None]
-    failed = [r for r in wholes if not passed(r)]
+def _cell(condition: str, wholes: Sequence[Record], normal_median: float | None) -> ConditionCell:
+    times = [r.duration_s for r in wholes if r.duration_s is not None]
+    failed = [r for r in wholes if not r.passed]
     median = statistics.median(times) if times else None
     why = ""
     if failed:
         last = failed[-1]
-        why = str(last.get("error") or "") or f"{last.get('failed', '?')} node(s) failed"
+        why = last.error or f"{last.failed} node(s) failed"
     factor = median / normal_median if median is not None and normal_median else None
     return ConditionCell(
         condition,
         len(wholes),
         median,
         len(failed),
-        sum(r["failed"] for r in failed if isinstance(r.get("failed"), int)),
+        sum(r.failed for r in failed),
         why,
         None if condition == NORMAL else factor,
     )
 
 
-def conditions_of(records: Sequence[Mapping[str, Any]], shown: str) -> ConditionsView:
+def conditions_of(records: Sequence[Record], shown: str) -> ConditionsView:
     """The table of the whole-phase records: per method and phase, per condition (normal first)."""
-    wholes = [r for r in records if r.get("node") is None]
+    wholes = [r for r in records if r.whole]
     if not wholes:
         return ConditionsView(shown, note=f"{shown} holds no whole-phase records")
-    condition_of = {id(r): str(r.get("condition") or NORMAL) for r in wholes}
-    conditions = sorted(set(condition_of.values()), key=lambda c: (c != NORMAL, c))
+    conditions = sorted({r.condition for r in wholes}, key=lambda c: (c != NORMAL, c))
     keys = sorted(
-        {(str(r["method"]), str(r["phase"])) for r in wholes},
+        {(r.method, r.phase) for r in wholes},
         key=lambda k: (_rank(METHOD_ORDER, k[0]), _rank(PHASE_ORDER, k[1])),
     )
     rows = []
     for method, phase in keys:
-        mine = [r for r in wholes if (r["method"], r["phase"]) == (method, phase)]
-        by_condition = {c: [r for r in mine if condition_of[id(r)] == c] for c in conditions}
+        mine = [r for r in wholes if (r.method, r.phase) == (method, phase)]
+        by_condition = {c: [r for r in mine if r.condition == c] for c in conditions}
         normal = _cell(NORMAL, by_condition.get(NORMAL, []), None)
         cells = tuple(normal if c == NORMAL else _cell(c, by_condition[c], normal.median_s) for c in conditions)
         rows.append(ConditionRow(method, phase, cells))
-    stamps = sorted(str(r.get("recorded_at")) for r in wholes if r.get("recorded_at"))
+    stamps = sorted(r.recorded_at for r in wholes if r.recorded_at)
     return ConditionsView(
         shown,
         tuple(conditions),
         tuple(rows),
-        cluster_sizes=tuple(sorted({r["cluster_size"] for r in wholes if isinstance(r.get("cluster_size"), int)})),
-        runs=tuple(sorted({str(r.get("run_id") or "") for r in wholes})),
+        cluster_sizes=tuple(sorted({r.cluster_size for r in wholes if r.cluster_size})),
+        runs=tuple(sorted({r.run_id for r in wholes})),
         first_at=stamps[0] if stamps else "",
         last_at=stamps[-1] if stamps else "",
     )
@@ -121,13 +114,9 @@ def conditions_of(records: Sequence[Mapping[str, Any]], shown: str) -> Condition
 def conditions_view(path: Path, shown: str) -> ConditionsView | None:
     """The section, or None when the fault tests have left no conditions.json."""
     try:
-        data = json.loads(path.read_text(errors="replace"))
+        records = read_records(path)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as exc:
-        return ConditionsView(shown, note=f"could not read {shown}: {exc}")
-    items = data if isinstance(data, list) else []
-    records = [r for r in items if isinstance(r, dict) and r.get("method") and r.get("phase")]
-    if not records:
-        return ConditionsView(shown, note=f"{shown} holds no result records")
+    except ValueError as exc:
+        return ConditionsView(shown, note=f"could not read {shown}: it {exc}")
     return conditions_of(records, shown)

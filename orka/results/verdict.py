@@ -15,7 +15,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from orka.results import PhaseResult, PhaseVerdict, Verdict
+from orka.results.record import PhaseResult, PhaseVerdict, Verdict
 
 # The exit status of `timeout`, which bounds every command run on a machine: the phase's error says so.
 TIMED_OUT = 124

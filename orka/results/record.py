@@ -6,19 +6,16 @@ written here is the whole contract between running and reporting.
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
-import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 # orka's decision on a phase or a node (the records' `verdict`).
 PASS = "pass"
 FAIL = "fail"
+# The records' condition when nothing was put on the network or the machines.
+NORMAL = "normal"
 PHASES = ("up", "ping", "apply", "idempotence", "orchestrate", "verify")
 
 
@@ -114,7 +111,7 @@ class RunContext:
     settings: dict[str, Any] = field(default_factory=dict)  # the settings the run used
     # The network and machines as the phase found them: "normal", or a fault such as
     # "latency 100 ms". Records without the key were made under "normal".
-    condition: str = "normal"
+    condition: str = NORMAL
 
 
 def records(result: PhaseResult, context: RunContext, verdict: PhaseVerdict) -> list[dict[str, Any]]:
@@ -180,41 +177,3 @@ def records(result: PhaseResult, context: RunContext, verdict: PhaseVerdict) -> 
         for node in missing
     ]
     return [whole, *per_host]
-
-
-def passed(record: Mapping[str, Any]) -> bool:
-    """orka's verdict of a record; a record of an older orka carries only the tool's own `ok`."""
-    if "verdict" in record:
-        return bool(record["verdict"] == PASS)
-    return bool(record.get("ok"))
-
-
-def append_records(path: Path, new: Iterable[dict[str, Any]]) -> None:
-    """Append to the JSON list at path; locked against parallel workers, and atomic:
-    the file is replaced whole, so a crash never leaves it half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with (path.parent / f".{path.name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        existing = read_records(path)
-        existing.extend(new)
-        handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(handle, "w") as out:
-                json.dump(existing, out, indent=1)
-                out.write("\n")
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(partial, 0o644)  # mkstemp makes it 0600; the results are a report, for every reader
-            os.replace(partial, path)
-        except BaseException:
-            os.unlink(partial)
-            raise
-
-
-def read_records(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    data = json.loads(path.read_text())
-    if not isinstance(data, list):
-        raise ValueError(f"{path} does not hold a JSON list")
-    return data

@@ -12,7 +12,7 @@ Two kinds of finding:
 
 A finding names the file, the line and the kind of key, never the secret.
 
-    python -m orka.leaks reports/ .orka/logs/ [--key FILE]... [--keys-in DIR]...
+    python -m orka.testing.leaks reports/ .orka/logs/ [--key FILE]... [--keys-in DIR]...
     # exit 1 and one line per finding, 0 when clean, 2 on bad input
 """
 
@@ -222,7 +222,7 @@ def private_key_files(folder: Path) -> list[Path]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m orka.leaks",
+        prog="python -m orka.testing.leaks",
         description="Find private key material in files and folders (reports, logs, JUnit). "
         "Exit 1 with one line per finding, 0 when there is none.",
     )
@@ -237,16 +237,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         keys = [load_known_key(path) for path in key_files]
         findings = scan_paths(args.paths, keys)
     except LeakScanError as exc:
-        print(f"orka.leaks: {exc}", file=sys.stderr)
+        print(f"orka.testing.leaks: {exc}", file=sys.stderr)
         return 2
     for finding in findings:
         print(finding)
     scanned = ", ".join(str(p) for p in args.paths)
     if findings:
         files = len({f.path for f in findings})
-        print(f"orka.leaks: {len(findings)} finding(s) of private key material in {files} file(s) under {scanned}")
+        print(
+            f"orka.testing.leaks: {len(findings)} finding(s) of private key material in {files} file(s) under {scanned}"
+        )
         return 1
-    print(f"orka.leaks: no private key material in {scanned} ({len(keys)} known key(s) looked for)")
+    print(f"orka.testing.leaks: no private key material in {scanned} ({len(keys)} known key(s) looked for)")
     return 0
 
 

@@ -10,17 +10,15 @@ method's phases); the table under it also says whether verify passed.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from markupsafe import Markup
 from matplotlib.figure import Figure
 
-from orka.charts import COLORS, SPARE_COLORS, chart_style, svg
-from orka.results import passed
+from orka.report.charts import COLORS, SPARE_COLORS, chart_style, svg
+from orka.report.records import Record, of_latest_run, read_records
 
 #: The scale table's columns: bring-up, the method's phases, and verify (pass or fail; its time is the checks').
 SCALE_PHASES = ("up", "ping", "apply", "idempotence", "orchestrate", "verify")
@@ -73,74 +71,48 @@ class ScaleView:
         return tuple(dict.fromkeys(r.method for r in self.rows))
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _latest_run(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    last: dict[str, str] = {}
-    for r in records:
-        run = str(r.get("run_id") or "")
-        last[run] = max(last.get(run, ""), str(r.get("recorded_at") or ""))
-    latest = max(last, key=lambda run: (last[run], run))
-    return [r for r in records if str(r.get("run_id") or "") == latest]
-
-
-def _cell(phase: str, mine: Sequence[Mapping[str, Any]]) -> ScaleCell:
-    records = [r for r in mine if r.get("phase") == phase]
-    if phase == "verify":  # one record per node and check; no whole-phase record
-        checks = [r for r in records if r.get("node") is not None]
+def _cell(phase: str, mine: Sequence[Record]) -> ScaleCell:
+    records = [r for r in mine if r.phase == phase]
+    if phase == "verify":  # one record per node and check, and one for the whole phase once done
+        checks = [r for r in records if not r.whole]
         if not checks:
             return ScaleCell(phase, "missing")
-        good = sum(passed(r) for r in checks)
-        seconds = sum(_number(r.get("duration_s")) or 0.0 for r in checks)
-        status = "pass" if good == len(checks) and all(passed(w) for w in records if w.get("node") is None) else "fail"
+        good = sum(r.passed for r in checks)
+        seconds = sum(r.duration_s or 0.0 for r in checks)
+        status = "pass" if good == len(checks) and all(w.passed for w in records if w.whole) else "fail"
         return ScaleCell(phase, status, round(seconds, 3), f"{good}/{len(checks)} checks")
-    wholes = [r for r in records if r.get("node") is None]
+    wholes = [r for r in records if r.whole]
     if not wholes:
         return ScaleCell(phase, "missing")
     whole = wholes[-1]
     detail = ""
     if phase == "up":
-        nodes = [r for r in records if r.get("node") is not None]
-        detail = f"{sum(bool(r.get('ok')) for r in nodes)}/{len(nodes)} nodes fresh"
-    return ScaleCell(phase, "pass" if passed(whole) else "fail", _number(whole.get("duration_s")), detail)
+        nodes = [r for r in records if not r.whole]
+        detail = f"{sum(r.ok for r in nodes)}/{len(nodes)} nodes fresh"
+    return ScaleCell(phase, "pass" if whole.passed else "fail", whole.duration_s, detail)
 
 
-def rows_of(records: Sequence[Mapping[str, Any]], source: str) -> list[ScaleRow]:
+def rows_of(records: Sequence[Record], source: str) -> list[ScaleRow]:
     """A row per method of the file's latest run, at the cluster size its records name."""
-    run = _latest_run(records)
+    run = of_latest_run(records)
     rows = []
-    for method in dict.fromkeys(str(r["method"]) for r in run):
-        mine = [r for r in run if r["method"] == method]
-        sizes = [r["cluster_size"] for r in mine if isinstance(r.get("cluster_size"), int)]
+    for method in dict.fromkeys(r.method for r in run):
+        mine = [r for r in run if r.method == method]
+        sizes = [r.cluster_size for r in mine if r.cluster_size]
         if not sizes:
             continue
-        stamps = sorted(str(r.get("recorded_at") or "") for r in mine)
+        stamps = sorted(r.recorded_at for r in mine)
         rows.append(
             ScaleRow(
                 method,
                 max(set(sizes), key=sizes.count),
                 source,
-                str(mine[0].get("run_id") or ""),
+                mine[0].run_id,
                 stamps[-1],
                 tuple(_cell(phase, mine) for phase in SCALE_PHASES),
             )
         )
     return rows
-
-
-def _records(path: Path) -> list[Mapping[str, Any]]:
-    """The result records of a file; ValueError saying why there are none."""
-    try:
-        data = json.loads(path.read_text(errors="replace"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    items = data if isinstance(data, list) else []
-    found: list[Mapping[str, Any]] = [r for r in items if isinstance(r, dict) and r.get("method") and r.get("phase")]
-    if not found:
-        raise ValueError("holds no result records")
-    return found
 
 
 def _order(row: ScaleRow) -> tuple[int, int, str]:
@@ -149,7 +121,7 @@ def _order(row: ScaleRow) -> tuple[int, int, str]:
 
 
 def scale_view(
-    folder: Path, shown_folder: str, current: Sequence[Mapping[str, Any]] = (), current_source: str = ""
+    folder: Path, shown_folder: str, current: Sequence[Record] = (), current_source: str = ""
 ) -> ScaleView | None:
     """The scale section, or None when there is no reports/scale/ folder with a file in it."""
     files = sorted(folder.glob("*.json")) if folder.is_dir() else []
@@ -159,9 +131,9 @@ def scale_view(
     notes = []
     for path in files:
         try:
-            found = rows_of(_records(path), f"{shown_folder}/{path.name}")
+            found = rows_of(read_records(path), f"{shown_folder}/{path.name}")
         except (OSError, ValueError) as exc:
-            notes.append(f"{shown_folder}/{path.name}: {exc}")
+            notes.append(f"{shown_folder}/{path.name}: {str(exc).removeprefix('is ')}")
             continue
         for row in found:
             key = (row.method, row.size)
@@ -236,15 +208,15 @@ def text_table(view: ScaleView) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m orka.report_scale [FOLDER] [RESULTS]`: print the scale table of reports/scale/ (and results.json)."""
+    """`python -m orka.report.scale [FOLDER] [RESULTS]`: print the scale table of reports/scale/ (and results.json)."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m orka.report_scale", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m orka.report.scale", description=main.__doc__)
     parser.add_argument("folder", nargs="?", default="reports/scale", type=Path)
     parser.add_argument("results", nargs="?", default="reports/results.json", type=Path)
     args = parser.parse_args(argv)
     try:
-        current = _records(args.results) if args.results.exists() else []
+        current = read_records(args.results) if args.results.exists() else []
     except ValueError as exc:
         parser.error(f"{args.results}: {exc}")
     view = scale_view(args.folder, str(args.folder), current, str(args.results))

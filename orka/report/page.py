@@ -1,0 +1,144 @@
+"""reports/comparison.html: the methods side by side, made from reports/results.json alone.
+
+    orka report [--results reports/results.json] [--out reports/comparison.html]
+
+One self-contained HTML file that opens from disk (no network, no script): the
+matrix (matrix.py), the charts, the facts, the effort (effort.py), and when
+they exist the scale runs (scale.py), the methods under network latency
+(conditions.py) and the benchmark (bench.py). Jinja2 makes it from
+templates/comparison.html with autoescaping on, as tool output is full of `<`
+and `&`; matplotlib draws the charts as inline SVG (charts.py). Written
+atomically: a crash never leaves half a page.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import jinja2
+
+from orka.files import write_atomically
+from orka.report.bench import bench_view
+from orka.report.charts import COLORS
+from orka.report.conditions import ConditionsView, conditions_view
+from orka.report.effort import count_effort
+from orka.report.matrix import RAW_TAIL_LINES, method_views, phase_chart, settings_used
+from orka.report.records import Record, latest_run, load_results, of_latest_run
+from orka.report.scale import SCALE_PHASES, ScaleView, scale_view
+from orka.results.record import NORMAL, PHASES
+from orka.settings import REPO_ROOT
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATE = "comparison.html"
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value < 10:
+        return f"{value:.2f} s"
+    if value < 100:
+        return f"{value:.1f} s"
+    return f"{value:.0f} s"
+
+
+def when(stamp: str) -> str:
+    """2026-11-26T14:00:20Z -> 2026-11-26 14:00:20 UTC."""
+    return stamp.replace("T", " ").replace("Z", " UTC") if stamp else "not recorded"
+
+
+def _display(path: Path) -> str:
+    """A path as a reader of the repository knows it."""
+    try:
+        return path.resolve().relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["seconds"] = seconds
+    env.filters["when"] = when
+    return env
+
+
+def build_page(
+    found: Sequence[Record],
+    results_path: Path,
+    spikes_dir: Path,
+    bench_path: Path | None,
+    scale: ScaleView | None = None,
+    conditions: ConditionsView | None = None,
+) -> str:
+    """The page's HTML, from the records of results.json (and the scale and conditions sections, if any)."""
+    run_id, older = latest_run(found)
+    run = [r for r in found if r.run_id == run_id]
+    methods = method_views(run)
+    facts = [m.facts for m in methods if m.facts]
+    settings = settings_used(run)
+    shared = next(iter(settings.values())) if settings and len({repr(s) for s in settings.values()}) == 1 else None
+    effort = count_effort(spikes_dir)
+    stamps = sorted(r.recorded_at for r in run if r.recorded_at)
+    run_conditions = sorted({r.condition for r in run if r.condition != NORMAL})
+    return (
+        _environment()
+        .get_template(TEMPLATE)
+        .render(
+            phases=PHASES,
+            methods=methods,
+            failures=[c for m in methods for c in m.cells if c.status == "fail"],
+            run_id=run_id,
+            older_runs=older,
+            results_path=_display(results_path),
+            first_at=stamps[0] if stamps else "",
+            last_at=stamps[-1] if stamps else "",
+            generated_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            cluster_sizes=sorted({f.cluster_size for f in facts}),
+            providers=sorted({f.provider for f in facts if f.provider}),
+            node_oses=sorted({f.node_os for f in facts if f.node_os}),
+            settings=settings,
+            shared_settings=shared,
+            phase_chart=phase_chart(methods),
+            bench=bench_view(bench_path, _display(bench_path)) if bench_path else None,
+            run_conditions=run_conditions,
+            scale=scale,
+            scale_phases=SCALE_PHASES,
+            colors={**COLORS, **{m.name: m.color for m in methods}},
+            conditions=conditions,
+            effort=effort,
+            effort_max=max((e.lines for e in effort), default=0) or 1,
+            raw_tail_lines=RAW_TAIL_LINES,
+        )
+    )
+
+
+def render_comparison(
+    results_path: Path,
+    out_path: Path,
+    *,
+    spikes_dir: Path = REPO_ROOT / "spikes",
+    bench_path: Path | None = REPO_ROOT / "reports" / "bench_methods.json",
+    scale_dir: Path | None = REPO_ROOT / "reports" / "scale",
+    conditions_path: Path | None = None,
+) -> Path:
+    """Write the comparison page of results_path to out_path; return out_path.
+
+    scale_dir: runs at several cluster sizes (None: no scale section). conditions_path:
+    the fault tests' records (default: conditions.json beside results_path)."""
+    found = load_results(results_path)
+    scale = None
+    if scale_dir is not None:
+        scale = scale_view(scale_dir, _display(scale_dir), of_latest_run(found), _display(results_path))
+    conditions_path = conditions_path or results_path.parent / "conditions.json"
+    conditions = conditions_view(conditions_path, _display(conditions_path))
+    page = build_page(found, results_path, spikes_dir, bench_path, scale, conditions)
+    write_atomically(out_path, page)
+    return out_path
