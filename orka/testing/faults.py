@@ -28,6 +28,7 @@ from typing import Protocol
 
 from orka.cluster import ClusterPaths
 from orka.errors import OrkaError
+from orka.files import write_atomically
 from orka.spec import ClusterSpec
 
 NETEM = "tc netem"
@@ -133,9 +134,7 @@ def point_ssh_config(path: Path, machine: str, address: str) -> None:
             found = True
     if not found:
         raise FaultError(f"{path} has no `Host {machine}` with a HostName to point at {address}")
-    partial = path.with_suffix(".partial")
-    partial.write_text("".join(lines))
-    partial.replace(path)
+    write_atomically(path, "".join(lines))
 
 
 @dataclass

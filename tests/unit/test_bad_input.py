@@ -31,18 +31,11 @@ from orka.salt_states import check_tree
 from orka.settings import DEFAULT_SETTINGS_PATH, REPO_ROOT, load_settings
 
 CLUSTERS_DIR = REPO_ROOT / ".orka" / "clusters"
-RESULTS = REPO_ROOT / "reports" / "results.json"  # a spike run's records, unless conftest.py takes --results
 SALT_TREE = REPO_ROOT / "spikes" / "salt"
 ANSIBLE_CONFIG = REPO_ROOT / "spikes" / "ansible"
-# The one cluster name these tests give `orka` and, where conftest.py takes --cluster-name, `pytest spikes/`.
-# Without that option a spike run's cluster is the default "orka", which other people's runs bring up and
-# take down meanwhile: comparing it can mistake one of theirs for one of ours.
+# The one cluster name these tests give `orka` and `pytest spikes/` (--cluster-name): the default "orka"
+# is what other people's runs bring up and take down meanwhile, which a comparison could mistake for ours.
 NAME = "orka-badinput"
-_CONFTEST = (REPO_ROOT / "conftest.py").read_text(encoding="utf-8")
-SPIKES_TAKE_A_NAME = '"--cluster-name"' in _CONFTEST
-SPIKES_CLUSTER = NAME if SPIKES_TAKE_A_NAME else "orka"
-# Where conftest.py takes --results, a refused run is given records of its own to keep; else the repository's.
-SPIKES_TAKE_RESULTS = '"--results"' in _CONFTEST
 # A refused command answers at once; a hang means it went on to bring something up.
 TIMEOUT_S = 120
 
@@ -418,14 +411,11 @@ def pytest_spikes(tmp_path: Path, *args: str, env: dict[str, str] | None = None)
     junit_xml, html = tmp_path / "junit.xml", tmp_path / "pytest.html"
     command = [sys.executable, "-m", "pytest", "spikes/", "-p", "no:cacheprovider", "-k", "orka_badinput_runs_nothing"]
     command += ["--junitxml", str(junit_xml), "--html", str(html), *args]
-    command += ["--cluster-name", NAME] if SPIKES_TAKE_A_NAME else []
-    results = RESULTS
-    if SPIKES_TAKE_RESULTS:
-        results = tmp_path / "results.json"
-        results.write_text('[{"method": "salt", "phase": "apply", "ok": true}]\n', encoding="utf-8")
-        command += ["--results", str(results)]
+    results = tmp_path / "results.json"  # a last run's records, which a refused run must leave as they were
+    results.write_text('[{"method": "salt", "phase": "apply", "ok": true}]\n', encoding="utf-8")
+    command += ["--cluster-name", NAME, "--results", str(results)]
     results_before = fingerprint(results)
-    refusal = refused(command, {SPIKES_CLUSTER}, env)
+    refusal = refused(command, {NAME}, env)
     assert refusal.returncode == pytest.ExitCode.USAGE_ERROR, refusal
     assert fingerprint(results) == results_before, f"a refused spike run deleted or rewrote {results}"
     assert not junit_xml.exists()

@@ -1,14 +1,13 @@
 """Methods side by side under pytest-xdist: each group whole on one worker, node IDs untouched, progress relayed.
 
 A small suite of plain tests (no cluster) runs under `-n 3` in a pytest of its
-own, with the repository's conftest.py loaded as a plugin, so the wiring under
-test is the real one: conftest's xdist hooks, orka.parallel's scheduler and
-orka.progress's relay.
+own, with orka's plugin loaded as any pytest loads it (its entry point), so
+the wiring under test is the real one: the plugin's xdist hooks, its
+scheduler and orka.progress's relay.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -19,27 +18,25 @@ from pathlib import Path
 
 import pytest
 
-from orka.parallel import group_of, read_groups, write_groups
 from orka.progress import ProgressRelay, relay_to, tag, tagged
-from orka.settings import REPO_ROOT
+from orka.pytest_plugin.parallel import group_of, read_groups, write_groups
 
 SUITE = """
 import pytest
-from conftest import _emit  # the repository's conftest, loaded with -p conftest
 
 pytestmark = pytest.mark.parametrize("n", range(5))
 
 
 @pytest.mark.xdist_group("salt")
-def test_salt(n, pytestconfig):
+def test_salt(n, orka_emit):
     if n == 0:
-        _emit(pytestconfig)("[orka] hello from salt")
+        orka_emit("[orka] hello from salt")
 
 
 @pytest.mark.xdist_group("ansible")
-def test_ansible(n, pytestconfig):
+def test_ansible(n, orka_emit):
     if n == 0:
-        _emit(pytestconfig)("[orka] hello from ansible")
+        orka_emit("[orka] hello from ansible")
 
 
 @pytest.mark.xdist_group("custom")
@@ -68,10 +65,9 @@ def side_by_side(tmp_path_factory: pytest.TempPathFactory) -> Run:
     """The suite under `pytest -n 3`, once for every test here (a second or two of pytest and three workers)."""
     folder = tmp_path_factory.mktemp("side_by_side")
     (folder / "test_groups.py").write_text(SUITE)
-    command = [sys.executable, "-m", "pytest", "-p", "conftest", "-p", "no:cacheprovider", "-n", "3"]
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "3"]
     command += ["--dist", "loadgroup", "-v", "--junitxml=junit.xml", "test_groups.py"]
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=300, check=False)
     return Run(done.stdout + done.stderr, ET.parse(folder / "junit.xml").getroot(), done.returncode)
 
 

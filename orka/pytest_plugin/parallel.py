@@ -16,14 +16,14 @@ A test without a group is a unit of its own, as with loadgroup.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from xdist.scheduler import LoadScopeScheduling
+
+from orka.files import write_atomically
 
 GROUP_MARK = "xdist_group"
 
@@ -37,10 +37,7 @@ def group_of(item: pytest.Item) -> str | None:
 def write_groups(folder: Path, worker: str, items: Iterable[pytest.Item]) -> None:
     """{node id: group} of the grouped items, for the controller's scheduler; replaced whole."""
     groups = {item.nodeid: group for item in items if (group := group_of(item))}
-    handle, partial = tempfile.mkstemp(dir=folder, prefix=f".groups-{worker}.")
-    with os.fdopen(handle, "w") as out:
-        json.dump(groups, out)
-    os.replace(partial, folder / f"groups-{worker}.json")
+    write_atomically(folder / f"groups-{worker}.json", json.dumps(groups))
 
 
 def read_groups(folder: Path) -> dict[str, str]:

@@ -1,0 +1,128 @@
+"""The session's fixtures: the settings, a cluster with its testinfra hosts, and each method's spike.
+
+`orka_emit` is the progress line writer: straight to the terminal past pytest's
+capture, or from an xdist worker through the controller, tagged with the worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from testinfra.host import Host
+
+from orka.cluster import Cluster, started
+from orka.errors import OrkaError
+from orka.pool import ClusterPool
+from orka.progress import Emit, relay_to, tagged
+from orka.pytest_plugin import options
+from orka.pytest_plugin.collection import EXPECTED_CHECKS, method_of
+from orka.pytest_plugin.terminal import progress_writer
+from orka.results.record import NORMAL
+from orka.settings import METHODS, Settings
+from orka.spec import cluster_name_for
+from orka.spike import Spike, SpikeRegistry
+
+
+def emitter(config: pytest.Config) -> Emit:
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input and "orka_progress" in worker_input:
+        return tagged(relay_to(worker_input["orka_progress"]), worker_input["workerid"])
+    return progress_writer(config)
+
+
+def _side_by_side(config: pytest.Config) -> str:
+    """The records' condition: several xdist workers share this machine's CPUs, and every phase's time shows it."""
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    return f"side by side on {workers} xdist workers" if workers > 1 else NORMAL
+
+
+def _fail_on_orka_error(exc: OrkaError) -> None:
+    # orka's own words (what failed and how to fix it), not a traceback from deep inside.
+    pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def orka_emit(pytestconfig: pytest.Config) -> Emit:
+    """A progress line to the user's terminal, also from an xdist worker."""
+    return emitter(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def orka_settings(pytestconfig: pytest.Config) -> Settings:
+    return options.settings(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def cluster(pytestconfig: pytest.Config, orka_settings: Settings, worker_id: str, orka_emit: Emit) -> Iterator[Cluster]:
+    """The cluster with every selected method's master, up and ready; destroyed at the end."""
+    lifecycle = started(
+        orka_settings,
+        name=cluster_name_for(worker_id, pytestconfig.getoption("cluster_name")),
+        keep=pytestconfig.getoption("keep_cluster"),
+        reuse=pytestconfig.getoption("reuse_cluster"),
+        emit=orka_emit,
+    )
+    try:
+        up = lifecycle.__enter__()
+    except OrkaError as exc:
+        _fail_on_orka_error(exc)
+    try:
+        yield up
+    finally:
+        lifecycle.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def hosts(cluster: Cluster) -> dict[str, Host]:
+    """A testinfra host for every machine of the cluster, by name."""
+    return {m.name: cluster.host(m.name) for m in cluster.machines}
+
+
+@pytest.fixture(scope="session")
+def spikes(
+    pytestconfig: pytest.Config, orka_settings: Settings, worker_id: str, orka_emit: Emit
+) -> Iterator[SpikeRegistry]:
+    """Each method on a fresh cluster of its own (one at a time per worker)."""
+    pool = ClusterPool(
+        orka_settings,
+        name=cluster_name_for(worker_id, pytestconfig.getoption("cluster_name")),
+        keep=pytestconfig.getoption("keep_cluster"),
+        reuse=pytestconfig.getoption("reuse_cluster"),
+        emit=orka_emit,
+    )
+    registry = SpikeRegistry(
+        pool,
+        options.run_id(pytestconfig),
+        options.results_path(pytestconfig),
+        orka_settings.timeouts.command_s,
+        orka_emit,
+        orka_settings.to_dict(),
+        tag_methods=hasattr(pytestconfig, "workerinput"),
+        condition=_side_by_side(pytestconfig),
+    )
+    try:
+        yield registry
+    finally:
+        try:
+            # Each method's verify phase as a whole: every check collected for it, run and passed.
+            expected = pytestconfig.stash.get(EXPECTED_CHECKS, {})
+            for spike in registry.spikes():
+                if expected.get(spike.name):
+                    spike.record_verify(expected[spike.name])
+        finally:
+            pool.close()
+
+
+@pytest.fixture
+def spike(request: pytest.FixtureRequest, spikes: SpikeRegistry) -> Spike:
+    """The method this test belongs to (by its marker), on its cluster, ready to drive."""
+    method = method_of(request.node)
+    if method is None:
+        raise pytest.UsageError(f"{request.node.nodeid} uses `spike` but has no method marker ({', '.join(METHODS)})")
+    try:
+        return spikes.get(method)
+    except OrkaError as exc:
+        failure = exc
+    _fail_on_orka_error(failure)  # outside the except: the message alone, not "During handling ..."
+    raise failure

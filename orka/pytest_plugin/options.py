@@ -1,0 +1,67 @@
+"""The plugin's command line options, and the settings a run reads once, before anything boots."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from orka.errors import OrkaError
+from orka.preflight import check_files
+from orka.settings import REPO_ROOT, Settings, load_settings, resolve_settings_path
+
+SETTINGS = pytest.StashKey[Settings]()
+RUN_ID = pytest.StashKey[str]()
+SPIKES_DIR = REPO_ROOT / "spikes"
+# Where a spike run leaves its reports: reports/, or ORKA_REPORTS (orka's own tests
+# run spike sessions there, so the reports of the user's last run stay as they were).
+REPORTS = Path(os.environ.get("ORKA_REPORTS") or REPO_ROOT / "reports").resolve()
+RESULTS = REPORTS / "results.json"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("orka", "orka cluster")
+    group.addoption("--settings", help="settings file (default: ORKA_SETTINGS, else settings/user_settings.yaml)")
+    group.addoption("--cluster-size", type=int, help="number of nodes, overrides settings: cluster")
+    group.addoption("--provider", help="auto, docker, virtualbox, libvirt or static, overrides settings: provider")
+    group.addoption("--keep-cluster", action="store_true", help="leave the (last) cluster up after the run")
+    group.addoption("--reuse-cluster", action="store_true", help="use a cluster kept by --keep-cluster")
+    group.addoption(
+        "--results",
+        default=str(RESULTS),
+        help="the spike run's records, replaced by each run (default: reports/results.json; "
+        "reports/scale/<nodes>.json keeps a run per cluster size for the report's scale chart)",
+    )
+    group.addoption("--cluster-name", help="the cluster's name, for its state in .orka/clusters/ (default: orka)")
+
+
+def runs_spikes(config: pytest.Config) -> bool:
+    return any(Path(str(arg).split("::")[0]).resolve().is_relative_to(SPIKES_DIR) for arg in config.args)
+
+
+def results_path(config: pytest.Config) -> Path:
+    """--results, relative to the folder pytest was started in (workers share the controller's)."""
+    return (config.invocation_params.dir / str(config.getoption("results"))).resolve()
+
+
+def run_id(config: pytest.Config) -> str:
+    if RUN_ID not in config.stash:
+        worker_input = getattr(config, "workerinput", None)  # an xdist worker: the run belongs to the controller
+        config.stash[RUN_ID] = (
+            worker_input["orka_run_id"] if worker_input else time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        )
+    return config.stash[RUN_ID]
+
+
+def settings(config: pytest.Config) -> Settings:
+    """Load and validate once, before anything boots; a bad file stops the run with its message."""
+    if SETTINGS not in config.stash:
+        path = resolve_settings_path(config.getoption("settings"), os.environ)
+        overrides = {"cluster": config.getoption("cluster_size"), "provider": config.getoption("provider")}
+        try:
+            config.stash[SETTINGS] = check_files(load_settings(path, overrides))
+        except OrkaError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    return config.stash[SETTINGS]

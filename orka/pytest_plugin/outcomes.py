@@ -1,0 +1,48 @@
+"""What each spike test leaves: its JUnit properties, and for a verify check, its record."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import pytest
+
+from orka.pytest_plugin.collection import drives_a_method, method_of, phase_of
+from orka.report import junit
+from orka.spike import Spike
+
+CALL_DURATION = pytest.StashKey[float]()
+
+
+def _case_properties(item: pytest.Function) -> list[tuple[str, str]]:
+    """method, phase, node, duration_s (the phase's, else the test's own) and check, for the JUnit testcase."""
+    phase = phase_of(item)
+    spike = item.funcargs.get("spike") if item.funcargs else None
+    done = spike.done.get(phase) if isinstance(spike, Spike) else None
+    duration = done.duration_s if done is not None else item.stash.get(CALL_DURATION, 0.0)
+    node = item.callspec.params.get("node") if hasattr(item, "callspec") else None
+    node = str(node) if node else None
+    check = item.originalname if phase == junit.VERIFY else None
+    return junit.case_properties(method_of(item) or "", phase, node, duration, check)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Each spike test's JUnit properties; each verification check becomes a verify record of its method and node."""
+    if call.when == "teardown" and isinstance(item, pytest.Function) and drives_a_method(item):
+        item.user_properties.extend(_case_properties(item))  # junitxml reads the teardown report's
+    report: pytest.TestReport = yield
+    if call.when == "call" and isinstance(item, pytest.Function):
+        item.stash[CALL_DURATION] = report.duration
+    # A check is recorded when it ran, or when its set-up failed (it then never runs: that is its verdict too).
+    ran = call.when == "call" or (call.when == "setup" and report.failed)
+    if ran and isinstance(item, pytest.Function) and item.get_closest_marker("verify"):
+        spike = (item.funcargs or {}).get("spike")
+        if isinstance(spike, Spike):
+            detail = "" if report.passed else str(report.longrepr).strip().splitlines()[-1][:300]
+            if call.when == "setup":
+                detail = f"not run, its set-up failed: {detail}"
+            node = str(item.callspec.params.get("node", "")) if hasattr(item, "callspec") else ""
+            spike.record_check(node, item.originalname, report.passed, report.duration, detail)
+    return report

@@ -1,0 +1,10 @@
+"""The entry point pytest loads (pyproject.toml's pytest11): the plugin's modules, each one concern."""
+
+pytest_plugins = [
+    "orka.pytest_plugin.options",
+    "orka.pytest_plugin.collection",
+    "orka.pytest_plugin.fixtures",
+    "orka.pytest_plugin.outcomes",
+    "orka.pytest_plugin.reports",
+    "orka.pytest_plugin.xdist",
+]
