@@ -32,11 +32,11 @@ from orka.box import ensure_box
 from orka.errors import ClusterError
 from orka.image import ensure_image, ensure_tools_image
 from orka.keys import ensure_ssh_keypair
+from orka.methods.salt.keys import ensure_salt_keys
 from orka.progress import Emit, step
 from orka.providers import choose_provider
 from orka.runner.inventory import Host as InventoryHost
 from orka.runner.inventory import Inventory
-from orka.salt_keys import ensure_salt_keys
 from orka.settings import REPO_ROOT, Settings, Timeouts
 from orka.spec import DEFAULT_CLUSTER_NAME, ClusterSpec, MachineSpec, build_spec, master_machines, node_names
 from orka.sshconfig import SshEntry, parse_ssh_address, render

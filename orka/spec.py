@@ -13,7 +13,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from orka import methods
 from orka.errors import ClusterError
+from orka.methods.descriptor import Master
 from orka.settings import Settings
 
 DEFAULT_CLUSTER_NAME = "orka"
@@ -21,8 +23,7 @@ DEFAULT_CLUSTER_NAME = "orka"
 # (not under /opt/orka, which the desired state gives to the orka user).
 NODE_SOURCE = "/srv/orka/src"
 NODE_WHEELHOUSE = "/srv/orka/wheelhouse"
-# Each cluster takes one /24 of the settings' subnet; these are the host parts.
-MASTER_HOST_PART = {"orka-master": 10, "ansible-master": 11}
+# Each cluster takes one /24 of the settings' subnet: its masters' host parts are theirs, the nodes' from here.
 FIRST_NODE_HOST_PART = 21
 _WORKER_CLUSTER = re.compile(rf"^{DEFAULT_CLUSTER_NAME}-gw(\d+)$")
 CLUSTER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -89,14 +90,16 @@ def node_names(cluster: int) -> list[str]:
     return [f"orka-node-{index}" for index in range(1, cluster + 1)]
 
 
-def master_machines(methods: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(name, role) of the masters: one only for each selected method that needs it."""
-    masters = []
-    if "salt" in methods:
-        masters.append(("orka-master", "salt-master"))
-    if "ansible" in methods:
-        masters.append(("ansible-master", "ansible-master"))
-    return masters
+def masters_of(selected: tuple[str, ...]) -> list[Master]:
+    """The masters of the selected methods, in the methods' order: one for each method that needs it."""
+    return [
+        master for descriptor in methods.descriptors() if descriptor.name in selected for master in descriptor.masters
+    ]
+
+
+def master_machines(selected: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(name, role) of the selected methods' masters."""
+    return [(master.name, master.role) for master in masters_of(selected)]
 
 
 def cluster_name_for(worker_id: str | None, base: str | None = None) -> str:
@@ -148,7 +151,7 @@ def build_spec(
     """Plan the machines of one cluster: masters for the selected methods, then the nodes."""
     net = cluster_subnet(settings.subnet, cluster_slot(name))
     base = net.network_address
-    masters = [MachineSpec(m, role, str(base + MASTER_HOST_PART[m])) for m, role in master_machines(settings.methods)]
+    masters = [MachineSpec(m.name, m.role, str(base + m.host_part)) for m in masters_of(settings.methods)]
     nodes = [
         MachineSpec(n, "node", str(base + FIRST_NODE_HOST_PART + i), primary=i == 0)
         for i, n in enumerate(node_names(settings.cluster))

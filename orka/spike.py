@@ -23,7 +23,8 @@ from typing import Any
 from orka.cluster import Cluster
 from orka.desired_state import PROBE, SNAPSHOT, touched
 from orka.errors import ClusterError, OrkaError
-from orka.methods import Method, load_method
+from orka.methods import load_method
+from orka.methods.base import Method
 from orka.pool import ClusterPool
 from orka.progress import Emit, tagged
 from orka.results.record import HostOutcome, PhaseResult, PhaseVerdict, RunContext, Verdict, records

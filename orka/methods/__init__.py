@@ -1,27 +1,51 @@
-"""Orchestration methods, each an adapter with the same verbs and result type."""
+"""The methods orka compares: each a folder here whose __init__ holds its DESCRIPTOR.
+
+Found by looking, so adding a method is adding its folder; a method's code is
+imported only when it runs (its descriptor is plain data).
+"""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from orka.errors import OrkaError
-from orka.methods.base import ClusterView, Method
+from orka.methods.descriptor import Descriptor
 
-# Imported only when asked for, so one method's tooling never burdens another's.
-REGISTRY = {
-    "salt": "orka.methods.salt.SaltMethod",
-    "ansible": "orka.methods.ansible.AnsibleMethod",
-    "custom": "orka.methods.custom.CustomMethod",
-}
+if TYPE_CHECKING:
+    from orka.methods.base import Method
+
+
+@cache
+def descriptors() -> tuple[Descriptor, ...]:
+    found = []
+    for module in pkgutil.iter_modules(__path__):
+        if module.ispkg:
+            descriptor = getattr(importlib.import_module(f"{__name__}.{module.name}"), "DESCRIPTOR", None)
+            if isinstance(descriptor, Descriptor):
+                found.append(descriptor)
+    return tuple(sorted(found, key=lambda d: (d.order, d.name)))
+
+
+def names() -> tuple[str, ...]:
+    return tuple(d.name for d in descriptors())
+
+
+def descriptor(name: str) -> Descriptor:
+    for known in descriptors():
+        if known.name == name:
+            return known
+    raise OrkaError(f"unknown method {name!r}; known: {', '.join(names())}")
+
+
+def imported(path: str) -> Any:
+    """The object a descriptor names as "module:attribute"."""
+    module, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 def load_method(name: str) -> type[Method]:
-    try:
-        module_name, class_name = REGISTRY[name].rsplit(".", 1)
-    except KeyError:
-        raise OrkaError(f"unknown method {name!r}; known: {', '.join(REGISTRY)}") from None
-    cls: type[Method] = getattr(importlib.import_module(module_name), class_name)
+    cls: type[Method] = imported(descriptor(name).method_class)
     return cls
-
-
-__all__ = ["REGISTRY", "ClusterView", "Method", "load_method"]

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from orka import methods
 from orka.pytest_plugin import options
 from orka.pytest_plugin.parallel import write_groups
 from orka.report import junit
-from orka.settings import METHODS
 from orka.spec import master_machines, node_names
 
 # method -> the (check, node) verify tests the run holds, for the verify phase's verdict as a whole
@@ -17,7 +17,7 @@ EXPECTED_CHECKS = pytest.StashKey[dict[str, set[tuple[str, str]]]]()
 
 
 def method_of(item: pytest.Item) -> str | None:
-    return next((m for m in METHODS if item.get_closest_marker(m)), None)
+    return next((m for m in methods.names() if item.get_closest_marker(m)), None)
 
 
 def drives_a_method(item: pytest.Item) -> bool:
@@ -39,7 +39,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     settings = options.settings(metafunc.config)
     nodes = node_names(settings.cluster)
-    method = next((m for m in METHODS if metafunc.definition.get_closest_marker(m)), None)
+    method = next((m for m in methods.names() if metafunc.definition.get_closest_marker(m)), None)
     if "method" in names and "node" in names:
         params = [
             pytest.param(m, n, id=f"{m}-{n}", marks=[getattr(pytest.mark, m), pytest.mark.xdist_group(m)])

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from testinfra.host import Host
 
+from orka import methods
 from orka.cluster import Cluster, started
 from orka.errors import OrkaError
 from orka.pool import ClusterPool
@@ -19,7 +20,7 @@ from orka.pytest_plugin import options
 from orka.pytest_plugin.collection import EXPECTED_CHECKS, method_of
 from orka.pytest_plugin.terminal import progress_writer
 from orka.results.record import NORMAL
-from orka.settings import METHODS, Settings
+from orka.settings import Settings
 from orka.spec import cluster_name_for
 from orka.spike import Spike, SpikeRegistry
 
@@ -119,7 +120,9 @@ def spike(request: pytest.FixtureRequest, spikes: SpikeRegistry) -> Spike:
     """The method this test belongs to (by its marker), on its cluster, ready to drive."""
     method = method_of(request.node)
     if method is None:
-        raise pytest.UsageError(f"{request.node.nodeid} uses `spike` but has no method marker ({', '.join(METHODS)})")
+        raise pytest.UsageError(
+            f"{request.node.nodeid} uses `spike` but has no method marker ({', '.join(methods.names())})"
+        )
     try:
         return spikes.get(method)
     except OrkaError as exc:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from orka import methods
 from orka.errors import OrkaError
 from orka.preflight import check_files
 from orka.settings import REPO_ROOT, Settings, load_settings, resolve_settings_path
@@ -35,6 +36,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "reports/scale/<nodes>.json keeps a run per cluster size for the report's scale chart)",
     )
     group.addoption("--cluster-name", help="the cluster's name, for its state in .orka/clusters/ (default: orka)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A marker per method, from its descriptor (`pytest spikes/ -m salt`)."""
+    for descriptor in methods.descriptors():
+        config.addinivalue_line("markers", f"{descriptor.name}: {descriptor.summary}")
 
 
 def runs_spikes(config: pytest.Config) -> bool:

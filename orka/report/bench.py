@@ -11,7 +11,7 @@ from pathlib import Path
 from markupsafe import Markup
 from matplotlib.figure import Figure
 
-from orka.report.charts import COLORS, SPARE_COLORS, chart_style, svg
+from orka.report.charts import chart_style, method_colors, svg
 from orka.report.records import _int, _number, _text
 
 BENCH_PHASES = {"ping": "ping (cold SSH)", "apply": "apply", "apply2": "2nd apply (nothing to change)"}
@@ -86,8 +86,7 @@ def size_chart(medians: Mapping[tuple[str, str], Mapping[int, float]], tools: Se
     """Lines: time against cluster size, one line per tool, one panel per benchmark phase."""
     phases = [p for p in BENCH_PHASES if any(phase == p for _, phase in medians)]
     phases += sorted({phase for _, phase in medians} - set(phases))
-    spare = iter(SPARE_COLORS * max(1, len(tools)))
-    colors = {tool: COLORS.get(tool) or next(spare) for tool in tools}
+    colors = method_colors(tools)
     with chart_style():
         figure = Figure(figsize=(13.5, 3.9), dpi=72)
         panels = figure.subplots(1, len(phases), squeeze=False)[0]

@@ -8,7 +8,9 @@ with glyphs as paths so a chart looks the same in every browser.
 from __future__ import annotations
 
 import io
+import itertools
 import re
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 
 import matplotlib
@@ -16,15 +18,18 @@ from markupsafe import Markup
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-# One colour per method (and per benchmark tool) on every chart and in the matrix.
-COLORS = {
-    "salt": "#3b6fb6",
-    "ansible": "#e07b39",
-    "custom": "#2e9e6b",
-    "custom-cli": "#7cc9a4",
-    "pyinfra": "#8c6bb1",
-}
+from orka import methods
+
+# The benchmark's tools that are no method of orka's; a method's colour is its descriptor's.
+TOOL_COLORS = {"custom-cli": "#7cc9a4", "pyinfra": "#8c6bb1"}
 SPARE_COLORS = ("#c44e52", "#8c8c8c", "#b5a33a", "#5bb5c9")
+
+
+def method_colors(names: Iterable[str]) -> dict[str, str]:
+    """One colour per method (or benchmark tool) on every chart and in the matrix; spares for unknown names."""
+    known = {d.name: d.color for d in methods.descriptors()} | TOOL_COLORS
+    spare = itertools.cycle(SPARE_COLORS)
+    return {name: known.get(name) or next(spare) for name in dict.fromkeys(names)}
 
 
 def chart_style() -> AbstractContextManager[None]:

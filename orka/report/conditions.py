@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from orka import methods
 from orka.report.records import Record, read_records
 from orka.results.record import NORMAL
 
-METHOD_ORDER = ("salt", "ansible", "custom")
 PHASE_ORDER = ("up", "ping", "apply", "idempotence", "orchestrate", "verify")
 
 
@@ -90,7 +90,7 @@ def conditions_of(records: Sequence[Record], shown: str) -> ConditionsView:
     conditions = sorted({r.condition for r in wholes}, key=lambda c: (c != NORMAL, c))
     keys = sorted(
         {(r.method, r.phase) for r in wholes},
-        key=lambda k: (_rank(METHOD_ORDER, k[0]), _rank(PHASE_ORDER, k[1])),
+        key=lambda k: (_rank(methods.names(), k[0]), _rank(PHASE_ORDER, k[1])),
     )
     rows = []
     for method, phase in keys:

@@ -6,12 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-# What each method needed to express the desired state: file patterns under spikes/<method>/.
-EFFORT_PATTERNS: dict[str, tuple[str, ...]] = {
-    "salt": ("*.sls", "*.jinja"),
-    "ansible": ("*.yml", "*.j2", "*.cfg"),
-    "custom": ("*.yml",),
-}
+from orka import methods
+
 EFFORT_EXCLUDED = frozenset({"__init__.py", "README.md"})
 JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
 
@@ -50,7 +46,7 @@ def meaningful_lines(text: str) -> int:
 def count_effort(spikes_dir: Path) -> list[EffortView]:
     """Files and lines under spikes_dir/<method>/ for each method; tests, __init__.py and README.md left out."""
     views = []
-    for method, patterns in EFFORT_PATTERNS.items():
+    for method, patterns in ((d.name, d.effort_patterns) for d in methods.descriptors()):
         folder = spikes_dir / method
         paths: set[Path] = set()
         for pattern in patterns:

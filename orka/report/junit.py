@@ -26,10 +26,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from orka import __version__
+from orka import __version__, methods
 from orka.report.records import load_results, read_records
 from orka.results.record import PHASES
-from orka.settings import METHODS, REPO_ROOT, Settings
+from orka.settings import REPO_ROOT, Settings
 
 DEFAULT_JUNIT = REPO_ROOT / "reports" / "junit.xml"
 #: The phase property of a method's test that checks something beside its phases (a hand command, a render).
@@ -208,15 +208,16 @@ def _spike_case_problems(name: str, props: Mapping[str, str]) -> list[str]:
     missing = [key for key in required if not props.get(key)]
     if missing:
         problems.append(f"no {', '.join(missing)} property")
-    if per_node is not None and per_node["method"] not in METHODS:
+    known = methods.names()
+    if per_node is not None and per_node["method"] not in known:
         params = name[name.index("[") :]
-        problems.append(f"the name's {params} does not begin with a method ({', '.join(METHODS)})")
+        problems.append(f"the name's {params} does not begin with a method ({', '.join(known)})")
     elif per_node is not None:
         for key in ("method", "node"):
             if props.get(key) and props[key] != per_node[key]:
                 problems.append(f"property {key}={props[key]!r} but the name says {per_node[key]!r}")
-    if props.get("method") and props["method"] not in METHODS:
-        problems.append(f"property method={props['method']!r} is none of {', '.join(METHODS)}")
+    if props.get("method") and props["method"] not in known:
+        problems.append(f"property method={props['method']!r} is none of {', '.join(known)}")
     if props.get("phase") and props["phase"] not in (*PHASES, EXTRA):
         problems.append(f"property phase={props['phase']!r} is none of {', '.join((*PHASES, EXTRA))}")
     if props.get("duration_s"):

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from markupsafe import Markup
 from matplotlib.figure import Figure
 
-from orka.report.charts import COLORS, SPARE_COLORS, chart_style, svg
+from orka import methods
+from orka.report.charts import chart_style, method_colors, svg
 from orka.report.records import Record, of_latest_run
 from orka.results.record import PHASES
 
-METHODS = ("salt", "ansible", "custom")  # the matrix's rows, in this order, whether they ran or not
 RAW_TAIL_LINES = 200  # a failure's tool output: the end is where tools say what went wrong
 RAW_TAIL_CHARS = 100_000  # and a bound for tools that print a whole JSON document on one line
 # (method, phase, node or None, check or None): what JUnit's testcases are matched by.
@@ -269,11 +269,12 @@ def _facts(mine: Sequence[Record]) -> FactsView:
 
 def method_views(run: Sequence[Record]) -> list[MethodView]:
     """The matrix: every known method (run or not), then any other method the run holds."""
-    names = list(METHODS) + sorted({r.method for r in run} - set(METHODS))
-    spare = iter(SPARE_COLORS * len(names))
+    known = methods.names()  # the matrix's rows, in this order, whether they ran or not
+    names = list(known) + sorted({r.method for r in run} - set(known))
+    colors = method_colors(names)
     views = []
     for name in names:
-        color = COLORS.get(name) or next(spare)
+        color = colors[name]
         mine = [r for r in run if r.method == name]
         if not mine:
             cells = tuple(CellView(name, phase, "not-run") for phase in PHASES)

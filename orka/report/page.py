@@ -21,7 +21,7 @@ import jinja2
 
 from orka.files import write_atomically
 from orka.report.bench import bench_view
-from orka.report.charts import COLORS
+from orka.report.charts import method_colors
 from orka.report.conditions import ConditionsView, conditions_view
 from orka.report.effort import count_effort
 from orka.report.matrix import RAW_TAIL_LINES, method_views, phase_chart, settings_used
@@ -111,7 +111,7 @@ def build_page(
             run_conditions=run_conditions,
             scale=scale,
             scale_phases=SCALE_PHASES,
-            colors={**COLORS, **{m.name: m.color for m in methods}},
+            colors=method_colors([*(m.name for m in methods), *(r.method for r in (scale.rows if scale else ()))]),
             conditions=conditions,
             effort=effort,
             effort_max=max((e.lines for e in effort), default=0) or 1,

@@ -17,7 +17,8 @@ from pathlib import Path
 from markupsafe import Markup
 from matplotlib.figure import Figure
 
-from orka.report.charts import COLORS, SPARE_COLORS, chart_style, svg
+from orka import methods
+from orka.report.charts import chart_style, method_colors, svg
 from orka.report.records import Record, of_latest_run, read_records
 
 #: The scale table's columns: bring-up, the method's phases, and verify (pass or fail; its time is the checks').
@@ -25,7 +26,6 @@ SCALE_PHASES = ("up", "ping", "apply", "idempotence", "orchestrate", "verify")
 #: The chart's panels: the phases whose time is the method's own.
 CHARTED_PHASES = ("up", "ping", "apply", "idempotence", "orchestrate")
 PHASE_TITLES = {"up": "bring-up (cluster ready, tool answering)", "idempotence": "idempotence (2nd apply)"}
-METHOD_ORDER = ("salt", "ansible", "custom")
 
 
 @dataclass(frozen=True)
@@ -116,8 +116,8 @@ def rows_of(records: Sequence[Record], source: str) -> list[ScaleRow]:
 
 
 def _order(row: ScaleRow) -> tuple[int, int, str]:
-    known = METHOD_ORDER.index(row.method) if row.method in METHOD_ORDER else len(METHOD_ORDER)
-    return (known, row.size, row.method)
+    known = methods.names()
+    return (known.index(row.method) if row.method in known else len(known), row.size, row.method)
 
 
 def scale_view(
@@ -155,8 +155,7 @@ def scale_view(
 def scale_chart(rows: Sequence[ScaleRow]) -> Markup:
     """Lines: seconds against nodes, one line per method, one panel per phase; a failed phase drawn hollow."""
     methods = list(dict.fromkeys(r.method for r in sorted(rows, key=_order)))
-    spare = iter(SPARE_COLORS * max(1, len(methods)))
-    colors = {m: COLORS.get(m) or next(spare) for m in methods}
+    colors = method_colors(methods)
     sizes = sorted({r.size for r in rows})
     with chart_style():
         figure = Figure(figsize=(13.5, 3.6), dpi=72)

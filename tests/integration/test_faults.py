@@ -24,7 +24,8 @@ from contextlib import nullcontext
 import pytest
 
 from orka.cluster import Cluster, started
-from orka.methods import Method, load_method
+from orka.methods import load_method
+from orka.methods.base import Method
 from orka.progress import to_stderr
 from orka.results.record import PhaseResult, RunContext, records
 from orka.results.store import append_records

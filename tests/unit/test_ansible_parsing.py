@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from orka.methods.ansible import (
+from orka.methods.ansible.method import (
     _loads,
     host_results,
     outcome_from_tasks,

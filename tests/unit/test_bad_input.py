@@ -26,8 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from orka.preflight import PreflightError, check_ansible_config, check_files, file_problems
-from orka.salt_states import check_tree
+from orka.methods.ansible.files import check_ansible_config
+from orka.methods.salt.states import check_tree
+from orka.preflight import PreflightError, check_files, file_problems
 from orka.settings import DEFAULT_SETTINGS_PATH, REPO_ROOT, load_settings
 
 CLUSTERS_DIR = REPO_ROOT / ".orka" / "clusters"

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from testinfra.backend.base import CommandResult
 
-from orka.methods.ansible import AnsibleMethod, connect_timeout_option
+from orka.methods.ansible.method import AnsibleMethod, connect_timeout_option
 from orka.methods.base import MachineUnreachable, ssh_failure
-from orka.methods.salt import MASTER_STOPPED, NO_RETURN, SaltMethod, cli_timeout, when_master_runs
+from orka.methods.salt.method import MASTER_STOPPED, NO_RETURN, SaltMethod, cli_timeout, when_master_runs
 from orka.results.record import HostOutcome, PhaseResult, RunContext, records
 from orka.results.verdict import TIMED_OUT, Expectations, judge
 from orka.runner.inventory import Inventory

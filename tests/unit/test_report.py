@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from orka.errors import OrkaError
-from orka.methods.salt import parse_apply
+from orka.methods.salt.method import parse_apply
 from orka.report.conditions import conditions_of
 from orka.report.effort import count_effort, meaningful_lines
 from orka.report.matrix import RAW_TAIL_LINES

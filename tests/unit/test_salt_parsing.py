@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from orka.methods.salt import (
+from orka.methods.salt.method import (
     NO_RETURN,
     outcome_from_states,
     parse_apply,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from orka.methods.ansible import parse_playbook
-from orka.methods.salt import parse_apply
+from orka.methods.ansible.method import parse_playbook
+from orka.methods.salt.method import parse_apply
 from orka.results.record import HostOutcome, PhaseResult, PhaseVerdict
 from orka.results.verdict import TIMED_OUT, Expectations, judge, order_problems
 from spikes.phases import check_node, check_phase

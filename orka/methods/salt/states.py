@@ -25,6 +25,8 @@ import yaml
 from jinja2 import nodes
 from jinja2.parser import Parser
 
+from orka.settings import Settings
+
 # What a minion's grains would say; anything else asked for is undefined (and harmless).
 GRAINS: dict[str, Any] = {
     "id": "orka-node-1",
@@ -302,3 +304,8 @@ def check_tree(tree: Path) -> list[str]:
     env = _environment(tree)
     problems = [problem for path in state_files(tree) if (problem := check_state_file(tree, path, env))]
     return list(dict.fromkeys(problems))  # a broken map.jinja breaks every file that imports it: say so once
+
+
+def preflight(settings: Settings) -> list[str]:
+    """Every problem of the Salt tree the settings name, each naming its key and file."""
+    return [f"salt.tree: {p}" for p in check_tree(settings.salt_tree)]

@@ -1,0 +1,15 @@
+"""SaltStack, agent-based: salt-master on orka-master, a minion on every node."""
+
+from orka.methods.descriptor import Descriptor, Master
+
+DESCRIPTOR = Descriptor(
+    name="salt",
+    summary="the SaltStack method",
+    order=10,
+    color="#3b6fb6",
+    method_class="orka.methods.salt.method:SaltMethod",
+    masters=(Master("orka-master", "salt-master", 10),),
+    agent_on_nodes=True,
+    effort_patterns=("*.sls", "*.jinja"),
+    preflight="orka.methods.salt.states:preflight",
+)
