@@ -36,6 +36,8 @@ class MachineSpec:
     role: str  # "salt-master", "ansible-master" or "node"
     ip: str
     primary: bool = False
+    # Its provisioning installs salt or ansible-core (the docker provider gives it the tools image).
+    tools: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,8 @@ class ClusterSpec:
 
     name: str
     provider: str
-    image: str
+    image: str  # docker: the plain node image, for machines without tools
+    tools_image: str  # docker: the node image with the wheelhouse's tools installed, for machines with tools
     box: str
     cpus: int
     memory_mb: int
@@ -99,6 +102,13 @@ def master_machines(methods: tuple[str, ...]) -> list[tuple[str, str]]:
     return masters
 
 
+def needs_tools(role: str, methods: tuple[str, ...]) -> bool:
+    """Whether a machine's provisioning installs the tools: the masters, and the nodes when Salt runs (minions).
+
+    Any other node must hold no agent: it gets neither the tools nor the wheelhouse."""
+    return role != "node" or "salt" in methods
+
+
 def cluster_name_for(worker_id: str | None, base: str | None = None) -> str:
     """'orka' (or the given base name) for a plain run, 'orka-gw1' for pytest-xdist worker gw1."""
     base = base or DEFAULT_CLUSTER_NAME
@@ -139,6 +149,7 @@ def build_spec(
     name: str,
     provider: str,
     image: str,
+    tools_image: str,
     ssh_private_key: Path,
     ssh_public_key: Path,
     repo_root: Path,
@@ -148,9 +159,13 @@ def build_spec(
     """Plan the machines of one cluster: masters for the selected methods, then the nodes."""
     net = cluster_subnet(settings.subnet, cluster_slot(name))
     base = net.network_address
-    masters = [MachineSpec(m, role, str(base + MASTER_HOST_PART[m])) for m, role in master_machines(settings.methods)]
+    methods = settings.methods
+    masters = [
+        MachineSpec(m, role, str(base + MASTER_HOST_PART[m]), tools=needs_tools(role, methods))
+        for m, role in master_machines(methods)
+    ]
     nodes = [
-        MachineSpec(n, "node", str(base + FIRST_NODE_HOST_PART + i), primary=i == 0)
+        MachineSpec(n, "node", str(base + FIRST_NODE_HOST_PART + i), primary=i == 0, tools=needs_tools("node", methods))
         for i, n in enumerate(node_names(settings.cluster))
     ]
     machines = masters + nodes
@@ -158,6 +173,7 @@ def build_spec(
         name=name,
         provider=provider,
         image=image,
+        tools_image=tools_image,
         box=settings.box,
         cpus=settings.node.cpus,
         memory_mb=settings.node.memory_mb,
