@@ -38,7 +38,15 @@ from orka.providers import choose_provider
 from orka.runner.inventory import Host as InventoryHost
 from orka.runner.inventory import Inventory
 from orka.settings import REPO_ROOT, Settings, Timeouts
-from orka.spec import DEFAULT_CLUSTER_NAME, ClusterSpec, MachineSpec, build_spec, master_machines, node_names
+from orka.spec import (
+    DEFAULT_CLUSTER_NAME,
+    ClusterSpec,
+    MachineSpec,
+    build_spec,
+    master_machines,
+    needs_tools,
+    node_names,
+)
 from orka.sshconfig import SshEntry, parse_ssh_address, render
 from orka.wheelhouse import ensure_wheelhouse
 
@@ -140,8 +148,11 @@ def prepare(settings: Settings, name: str, emit: Emit) -> ClusterSpec:
         wheels = pool.submit(ensure_wheelhouse, WHEELHOUSE_PINS, CACHE_ROOT / "wheelhouse", emit)
         image_tag = image.result() if image else ""
         wheelhouse = wheels.result()
-    if image_tag:
-        image_tag = ensure_tools_image(image_tag, wheelhouse, INSTALL_TOOLS, CACHE_ROOT, emit)
+    # The tools image only for the machines that install the tools; any other node gets the plain image.
+    roles = [role for _, role in master_machines(settings.methods)] + ["node"]
+    tools_tag = ""
+    if image_tag and any(needs_tools(role, settings.methods) for role in roles):
+        tools_tag = ensure_tools_image(image_tag, wheelhouse, INSTALL_TOOLS, CACHE_ROOT, emit)
     ensure_box(settings.box, provider, wheelhouse, CACHE_ROOT, emit, settings.timeouts.up_s)  # VM providers only
     private_key, public_key = ensure_ssh_keypair(paths.state_dir, comment=f"orka-{name}")
     # The control node holds the cluster's private key; the nodes only its public key.
@@ -151,6 +162,7 @@ def prepare(settings: Settings, name: str, emit: Emit) -> ClusterSpec:
         name=name,
         provider=provider,
         image=image_tag,
+        tools_image=tools_tag,
         ssh_private_key=private_key,
         ssh_public_key=public_key,
         repo_root=REPO_ROOT,

@@ -37,6 +37,8 @@ class MachineSpec:
     role: str  # "salt-master", "ansible-master" or "node"
     ip: str
     primary: bool = False
+    # Its provisioning installs salt or ansible-core (the docker provider gives it the tools image).
+    tools: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,8 @@ class ClusterSpec:
 
     name: str
     provider: str
-    image: str
+    image: str  # docker: the plain node image, for machines without tools
+    tools_image: str  # docker: the node image with the wheelhouse's tools installed, for machines with tools
     box: str
     cpus: int
     memory_mb: int
@@ -102,6 +105,12 @@ def master_machines(selected: tuple[str, ...]) -> list[tuple[str, str]]:
     return [(master.name, master.role) for master in masters_of(selected)]
 
 
+def needs_tools(role: str, selected: tuple[str, ...]) -> bool:
+    """Whether a machine's provisioning installs the tools: the masters, and the nodes when a method's
+    agent runs there. Any other node must hold no agent: it gets neither the tools nor the wheelhouse."""
+    return role != "node" or any(methods.descriptor(name).agent_on_nodes for name in selected)
+
+
 def cluster_name_for(worker_id: str | None, base: str | None = None) -> str:
     """'orka' (or the given base name) for a plain run, 'orka-gw1' for pytest-xdist worker gw1."""
     base = base or DEFAULT_CLUSTER_NAME
@@ -142,6 +151,7 @@ def build_spec(
     name: str,
     provider: str,
     image: str,
+    tools_image: str,
     ssh_private_key: Path,
     ssh_public_key: Path,
     repo_root: Path,
@@ -151,9 +161,14 @@ def build_spec(
     """Plan the machines of one cluster: masters for the selected methods, then the nodes."""
     net = cluster_subnet(settings.subnet, cluster_slot(name))
     base = net.network_address
-    masters = [MachineSpec(m.name, m.role, str(base + m.host_part)) for m in masters_of(settings.methods)]
+    selected = settings.methods
+    node_tools = needs_tools("node", selected)
+    masters = [
+        MachineSpec(m.name, m.role, str(base + m.host_part), tools=needs_tools(m.role, selected))
+        for m in masters_of(selected)
+    ]
     nodes = [
-        MachineSpec(n, "node", str(base + FIRST_NODE_HOST_PART + i), primary=i == 0)
+        MachineSpec(n, "node", str(base + FIRST_NODE_HOST_PART + i), primary=i == 0, tools=node_tools)
         for i, n in enumerate(node_names(settings.cluster))
     ]
     machines = masters + nodes
@@ -161,6 +176,7 @@ def build_spec(
         name=name,
         provider=provider,
         image=image,
+        tools_image=tools_image,
         box=settings.box,
         cpus=settings.node.cpus,
         memory_mb=settings.node.memory_mb,

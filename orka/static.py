@@ -49,7 +49,7 @@ from orka.errors import ClusterError
 from orka.fleet import Fleet, FleetHost
 from orka.progress import Emit, step
 from orka.settings import REPO_ROOT, Settings, Timeouts
-from orka.spec import NODE_SOURCE, NODE_WHEELHOUSE, ClusterSpec, MachineSpec, master_machines
+from orka.spec import NODE_SOURCE, NODE_WHEELHOUSE, ClusterSpec, MachineSpec, master_machines, needs_tools
 from orka.wheelhouse import ensure_wheelhouse
 
 PROVIDER = "static"
@@ -67,8 +67,12 @@ CONTROL_NODE = "ansible-master"
 ORKA_CLUSTER_KEY = "/root/.ssh/orka_cluster"  # where ansible-master.sh installs the control node's key
 # Names the wheelhouse a host holds, so an unchanged one is not sent again.
 WHEELHOUSE_MARK = ".orka-wheelhouse"
-# Roles whose provisioning installs the tools from the wheelhouse.
-TOOL_ROLES = ("salt-master", "ansible-master")
+# Salt stays installed on a fleet after the salt method ran: while a method without salt runs, the
+# minion orka installed (its unit names orka) is stopped and disabled; salt-minion.sh starts it again.
+STOP_ORKA_MINION = (
+    "if grep -qs 'installed by orka' /etc/systemd/system/salt-minion.service; then "
+    "systemctl disable --now --quiet salt-minion; fi"
+)
 # Units orka installs: their failure is orka's, not the fleet's.
 ORKA_UNITS = ("salt-master.service", "salt-minion.service")
 SKIP = ("__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache")
@@ -130,8 +134,14 @@ def render_ssh_config(fleet: Fleet, machines: tuple[MachineSpec, ...]) -> str:
 
 def fleet_machines(fleet: Fleet, methods: tuple[str, ...]) -> tuple[MachineSpec, ...]:
     """The masters the selected methods need, then the nodes: the machines of a Vagrant plan, by the fleet."""
-    masters = [MachineSpec(name, role, _host_of(fleet, role).address) for name, role in master_machines(methods)]
-    nodes = [MachineSpec(n.name, "node", n.address, primary=i == 0) for i, n in enumerate(fleet.nodes)]
+    masters = [
+        MachineSpec(name, role, _host_of(fleet, role).address, tools=needs_tools(role, methods))
+        for name, role in master_machines(methods)
+    ]
+    nodes = [
+        MachineSpec(n.name, "node", n.address, primary=i == 0, tools=needs_tools("node", methods))
+        for i, n in enumerate(fleet.nodes)
+    ]
     return tuple(masters + nodes)
 
 
@@ -151,8 +161,8 @@ def prepare_fleet(settings: Settings, name: str, emit: Emit) -> tuple[ClusterSpe
     paths = fleet_paths(name)
     machines = fleet_machines(fleet, settings.methods)
     nodes = [m.name for m in machines if m.role == "node"]
-    needs_tools = any(m.role in TOOL_ROLES for m in machines)
-    wheelhouse = ensure_wheelhouse(WHEELHOUSE_PINS, CACHE_ROOT / "wheelhouse", emit) if needs_tools else Path()
+    with_tools = any(m.tools for m in machines)
+    wheelhouse = ensure_wheelhouse(WHEELHOUSE_PINS, CACHE_ROOT / "wheelhouse", emit) if with_tools else Path()
     paths.state_dir.mkdir(parents=True, exist_ok=True)
     paths.state_dir.chmod(0o700)
     # As on a Vagrant cluster, the control node holds the key the nodes take:
@@ -162,6 +172,7 @@ def prepare_fleet(settings: Settings, name: str, emit: Emit) -> tuple[ClusterSpe
         name=name,
         provider=PROVIDER,
         image="",
+        tools_image="",
         box="",
         cpus=settings.node.cpus,
         memory_mb=settings.node.memory_mb,
@@ -171,7 +182,7 @@ def prepare_fleet(settings: Settings, name: str, emit: Emit) -> tuple[ClusterSpe
         ssh_private_key=str(fleet.nodes[0].key),
         ssh_public_key="",  # the fleet's logins are the team's: orka authorizes no key of its own
         repo_root=str(REPO_ROOT),
-        wheelhouse=str(wheelhouse) if needs_tools else "",
+        wheelhouse=str(wheelhouse) if with_tools else "",
         salt_tree=str(settings.salt_tree),
         ansible_config=str(settings.ansible_config),
         upload_dir=str(paths.upload_dir),
@@ -368,8 +379,7 @@ class StaticCluster(Cluster):
         elif machine.role == "ansible-master":
             folders.append((Path(self.spec.ansible_config), REMOTE_ANSIBLE_CONFIG))
             extra = [(key, f"{REMOTE_FLEET_KEYS}/{name}") for key, name in self.fleet_keys().items()]
-        installs_tools = machine.role in TOOL_ROLES or (machine.role == "node" and "salt" in self.spec.methods)
-        wheelhouse = Path(self.spec.wheelhouse) if installs_tools else None
+        wheelhouse = Path(self.spec.wheelhouse) if machine.tools else None
         if wheelhouse is not None and wheelhouse_mark == wheelhouse.name:
             wheelhouse = None  # the host holds this wheelhouse already
         return Payload(tuple(folders), tuple(extra), wheelhouse)
@@ -428,6 +438,8 @@ class StaticCluster(Cluster):
             commands.append(self._host_vars_command())
         elif machine.role == "node" and "salt" in self.spec.methods:
             commands.append(run("salt-minion.sh", machine.name, "orka-master"))
+        elif machine.role == "node":
+            commands.append(STOP_ORKA_MINION)
         return commands
 
     def _host_vars_command(self) -> str:

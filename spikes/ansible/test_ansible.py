@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from orka.spike import Spike
+from spikes.no_agent import check_no_agent
 from spikes.phases import check_node, check_phase
 
 pytestmark = [pytest.mark.ansible, pytest.mark.xdist_group("ansible")]
@@ -66,12 +67,10 @@ def test_orchestrate(spike: Spike, node: str) -> None:
 
 
 def test_nodes_run_no_agent(spike: Spike) -> None:
-    """Agentless: the nodes hold only the cluster's public key, no Ansible and no private key."""
-    for node in spike.cluster.nodes:
-        host = spike.cluster.host(node.name)
-        assert not host.exists("ansible"), f"{node.name} has ansible on its PATH"
-        with host.sudo():
-            assert not host.file("/root/.ssh/orka_cluster").exists
+    """Agentless: after the playbooks ran, no node holds or runs Salt or Ansible, nor the cluster's private key,
+    which only the control node holds (spikes/no_agent.py)."""
+    spike.ensure("apply", "orchestrate")
+    check_no_agent(spike)
     control = spike.cluster.host("ansible-master")
     with control.sudo():
         key = control.file("/root/.ssh/orka_cluster")

@@ -15,6 +15,7 @@ import pytest
 
 from orka.settings import REPO_ROOT
 from orka.spike import Spike
+from spikes.no_agent import check_no_agent
 from spikes.phases import check_node, check_phase
 
 pytestmark = [pytest.mark.custom, pytest.mark.xdist_group("custom")]
@@ -99,3 +100,10 @@ def test_the_cli_a_plan_calls(spike: Spike, tmp_path: Path) -> None:
     )  # fmt: skip
     assert bad.returncode == 1, bad.stdout
     assert "always fails: TaskError: exit 3" in bad.stdout
+
+
+def test_nodes_run_no_agent(spike: Spike) -> None:
+    """The runner needs nothing on the nodes but sshd, sudo and python3: after its runs no node holds or runs
+    Salt or Ansible, nor the cluster's private key (spikes/no_agent.py)."""
+    spike.ensure("apply", "orchestrate")
+    check_no_agent(spike)

@@ -260,7 +260,7 @@ def _start_rogue(cluster: Cluster, container: str, minion_id: str) -> None:
             "docker", "run", "-d", "--name", container,
             "--label", f"{LABEL}={cluster.name}", "--label", f"orka.machine={container}",
             "--network", network[0], "--add-host", f"{SALT_MASTER}:{ip_of(cluster, SALT_MASTER)}",
-            "--entrypoint", "/bin/bash", cluster.spec.image, "-c", script,
+            "--entrypoint", "/bin/bash", cluster.spec.tools_image, "-c", script,
         ],
         capture_output=True, text=True, check=True,
     )  # fmt: skip

@@ -11,6 +11,7 @@ neither create nor remove any container or network.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -196,7 +197,8 @@ def test_every_method_runs_on_the_fleet_and_orka_makes_no_machine(fleet: FleetUn
     command = [sys.executable, "-m", "pytest", "spikes/", "--settings", str(settings), "--cluster-name", CLUSTER]
     command += ["-p", "no:cacheprovider", "--junitxml", str(junit), "-q", "-x"]
     start = time.monotonic()
-    run = subprocess.run(command, cwd=checkout, capture_output=True, text=True, timeout=1800, check=False)
+    env = {k: v for k, v in os.environ.items() if k != "ORKA_REPORTS"}  # the reports go to the copy's reports/
+    run = subprocess.run(command, cwd=checkout, env=env, capture_output=True, text=True, timeout=1800, check=False)
     took = time.monotonic() - start
     for line in (run.stdout + run.stderr).splitlines():  # orka's progress, for whoever reads this test's output
         if line.startswith("[orka]"):

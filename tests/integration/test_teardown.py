@@ -10,8 +10,10 @@ and processes started for it (a `vagrant up` in its own session survives
 its run).
 
 `test_down_all_clears_a_killed_run` removes EVERY orka cluster on the
-machine: it runs in CI, and stops with a skip naming them when another
-cluster is on the machine. Run it alone with `-k down_all`.
+machine: it runs in CI, and stops before that with a skip naming them when
+a cluster is on the machine that is someone else's (there before this
+session began, or another checkout's), and FAILS naming any other: a cluster
+an earlier test of this run left. Run it alone with `-k down_all`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import pytest
 
 from orka.cluster import STATE_ROOT, remove_docker_leftovers
 from orka.settings import REPO_ROOT
+from tests.integration.clusters import cluster_names, of_another_checkout
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("teardown")]
 
@@ -401,22 +404,30 @@ def test_down_clears_a_killed_run(vagrant_too: bool, plan_lost: bool, settings_f
 
 
 def other_clusters() -> list[str]:
-    """Clusters on this machine other than this file's: `orka down --all` would remove them too."""
-    names = {p.name for p in (STATE_ROOT / "clusters").glob("*")}
-    for listing in (["ps", "-a"], ["network", "ls"]):
-        names.update(docker_lines(*listing, "--filter", f"label={LABEL}", "--format", f'{{{{.Label "{LABEL}"}}}}'))
-    return sorted(names - {INTERRUPTED, ""})
+    """Clusters on this machine other than this test's own: `orka down --all` would remove them too."""
+    return sorted(cluster_names() - {INTERRUPTED})
 
 
-def test_down_all_clears_a_killed_run(settings_file: Path, env: dict[str, str]) -> None:
-    """`orka down --all` (as `make down` runs it) removes what a killed run left, and says what it removed."""
+def test_down_all_clears_a_killed_run(
+    settings_file: Path, env: dict[str, str], clusters_before_session: frozenset[str], worker_id: str
+) -> None:
+    """`orka down --all` (as `make down` runs it) removes what a killed run left, and says what it removed.
+
+    Another cluster on the machine stops it before the command: someone else's (there before this session,
+    or another checkout's) with a skip; one an earlier test of this run left with a failure naming it."""
     run = None
     try:
         with watching(INTERRUPTED) as seen:
             run = killed_run(settings_file, env, vagrant_too=True)
-            others = other_clusters()
-            if others:  # checked as late as can be, right before the command
-                pytest.skip(f"`orka down --all` would remove other clusters on this machine: {', '.join(others)}")
+            others = other_clusters()  # as late as can be, right before the command
+            theirs = [c for c in others if c in clusters_before_session or of_another_checkout(c)]
+            ours = [c for c in others if c not in theirs]
+            if ours and worker_id == "master":
+                pytest.fail(f"left by earlier tests of this run: {', '.join(ours)} (`orka down --name NAME`)")
+            if ours:  # an xdist worker: another worker of this run may be using it
+                theirs += [f"{c} (this run's, maybe another xdist worker's)" for c in ours]
+            if theirs:
+                pytest.skip(f"`orka down --all` would remove other clusters on this machine: {', '.join(theirs)}")
             down = orka("down", "--all", "--settings", str(settings_file), env=env)
             assert down.finish(DOWN_S) == 0, down.output
         assert left_of(INTERRUPTED, seen) == []

@@ -124,6 +124,7 @@ def a_spec(paths: ClusterPaths) -> ClusterSpec:
         name=NAME,
         provider="docker",
         image="orka-node:0123456789ab",
+        tools_image="orka-node-tools:0123456789ab",
         ssh_private_key=paths.state_dir / "id_ed25519",
         ssh_public_key=paths.state_dir / "id_ed25519.pub",
         repo_root=REPO_ROOT,

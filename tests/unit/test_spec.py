@@ -17,6 +17,7 @@ from orka.spec import (
     cluster_slot,
     cluster_subnet,
     master_machines,
+    needs_tools,
     node_names,
 )
 
@@ -34,6 +35,7 @@ def make_spec(
         name=name,
         provider="docker",
         image="orka-node:0123456789ab",
+        tools_image="orka-node-tools:0123456789ab",
         ssh_private_key=keys / "id_ed25519",
         ssh_public_key=keys / "id_ed25519.pub",
         repo_root=tmp_path,
@@ -176,6 +178,28 @@ def test_build_spec_masters_follow_methods(tmp_path: Path, methods: list[str], m
     assert spec.methods == tuple(methods)
 
 
+@pytest.mark.parametrize(
+    ("methods", "tools"),
+    [
+        # The masters install their tool; the nodes only as Salt minions.
+        (["salt"], {"orka-master": True, "orka-node-1": True, "orka-node-3": True}),
+        (["ansible"], {"ansible-master": True, "orka-node-1": False, "orka-node-3": False}),
+        (["custom"], {"orka-node-1": False, "orka-node-2": False, "orka-node-3": False}),
+        (["ansible", "custom"], {"ansible-master": True, "orka-node-2": False}),
+        (["custom", "salt"], {"orka-master": True, "orka-node-2": True}),
+        (["salt", "ansible", "custom"], {"orka-master": True, "ansible-master": True, "orka-node-1": True}),
+    ],
+)
+def test_build_spec_gives_the_tools_only_to_machines_that_install_them(
+    tmp_path: Path, methods: list[str], tools: dict[str, bool]
+) -> None:
+    spec = make_spec(tmp_path, overrides={"cluster": 3, "methods": methods})
+    by_name = {m.name: m for m in spec.machines}
+    assert {name: by_name[name].tools for name in tools} == tools
+    for machine in spec.machines:
+        assert machine.tools == needs_tools(machine.role, spec.methods)
+
+
 @pytest.mark.parametrize("name", ["orka", "orka-gw0", "orka-gw9", "someone-else"])
 @pytest.mark.parametrize("size", [3, 5, 100])
 def test_build_spec_addresses_are_distinct_and_inside_the_cluster_24(tmp_path: Path, name: str, size: int) -> None:
@@ -199,6 +223,7 @@ def test_build_spec_copies_settings_and_paths(tmp_path: Path) -> None:
     spec = make_spec(tmp_path, overrides={"cluster": 3})
     assert spec.provider == "docker"
     assert spec.image == "orka-node:0123456789ab"
+    assert spec.tools_image == "orka-node-tools:0123456789ab"
     assert spec.box == "centos/stream9"
     assert spec.cpus == 1
     assert spec.memory_mb == 1024
@@ -221,6 +246,7 @@ def test_build_spec_accepts_a_wheelhouse_outside_the_repo(tmp_path: Path) -> Non
         name="orka",
         provider="docker",
         image="",
+        tools_image="",
         ssh_private_key=repo / "k",
         ssh_public_key=repo / "k.pub",
         repo_root=repo,
@@ -239,6 +265,7 @@ def test_build_spec_with_a_24_subnet_refuses_a_worker_cluster(tmp_path: Path) ->
             name="orka-gw0",
             provider="docker",
             image="",
+            tools_image="",
             ssh_private_key=tmp_path / "k",
             ssh_public_key=tmp_path / "k.pub",
             repo_root=tmp_path,
@@ -264,8 +291,16 @@ def test_cluster_spec_round_trips_through_json(tmp_path: Path, methods: list[str
 
 def test_cluster_spec_to_dict_is_plain_json_data(tmp_path: Path) -> None:
     data = make_spec(tmp_path, overrides={"cluster": 3, "methods": ["salt"]}).to_dict()
-    assert data["machines"][0] == {"name": "orka-master", "role": "salt-master", "ip": "10.87.0.10", "primary": False}
+    assert data["machines"][0] == {
+        "name": "orka-master",
+        "role": "salt-master",
+        "ip": "10.87.0.10",
+        "primary": False,
+        "tools": True,
+    }
     assert data["machines"][1]["primary"] is True
+    assert data["image"] == "orka-node:0123456789ab"
+    assert data["tools_image"] == "orka-node-tools:0123456789ab"
     assert data["wheelhouse"] == str(tmp_path / ".orka" / "wheelhouse" / "abc")
 
 

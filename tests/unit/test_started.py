@@ -88,6 +88,7 @@ class Rig:
             name=name,
             provider="docker",
             image="orka-node:0123456789ab",
+            tools_image="orka-node-tools:0123456789ab",
             ssh_private_key=self.paths.state_dir / "id_ed25519",
             ssh_public_key=self.paths.state_dir / "id_ed25519.pub",
             repo_root=self.tmp_path,

@@ -14,7 +14,7 @@ from orka.desired_state import RESET
 from orka.fleet import Fleet
 from orka.settings import Timeouts, load_settings
 from orka.spec import ClusterSpec
-from orka.static import StaticCluster, fleet_machines, render_ssh_config
+from orka.static import STOP_ORKA_MINION, StaticCluster, fleet_machines, render_ssh_config
 
 PROVISION = "/srv/orka/src/vagrant/provision"
 
@@ -47,6 +47,7 @@ def cluster(fleet: Fleet, methods: tuple[str, ...]) -> StaticCluster:
         name="orka-static-unit",
         provider="static",
         image="",
+        tools_image="",
         box="",
         cpus=1,
         memory_mb=1024,
@@ -141,6 +142,31 @@ def test_what_each_machine_gets_copied(fleet: Fleet) -> None:
     assert "/opt/orka/ansible/config" in control.remote_paths
     assert sorted(r for _, r in control.extra_files) == ["/root/.ssh/orka_fleet/key-1", "/root/.ssh/orka_fleet/key-2"]
     # Without salt a node installs no tools: it gets the scripts only.
-    plain = cluster(fleet, ("custom",)).payload(by_name["orka-node-1"], wheelhouse_mark="")
+    custom = cluster(fleet, ("custom",))
+    plain = custom.payload(next(m for m in custom.machines if m.name == "orka-node-1"), wheelhouse_mark="")
     assert plain.wheelhouse is None
     assert plain.remote_paths == ["/srv/orka/src/vagrant/provision"]
+
+
+@pytest.mark.parametrize("methods", [("ansible",), ("custom",), ("ansible", "custom")])
+def test_a_method_without_salt_stops_the_minion_orka_installed(fleet: Fleet, methods: tuple[str, ...]) -> None:
+    """Salt stays installed on a fleet after the salt method: while another method runs, its minion is off."""
+    static = cluster(fleet, methods)
+    for node in static.nodes:
+        assert not node.tools
+        scripts = static.scripts(node)
+        assert scripts[-1] == STOP_ORKA_MINION
+        assert not any("salt-minion.sh" in c for c in scripts)
+    # Only the minion orka's salt-minion.sh installed, by its unit's words.
+    assert "grep -qs 'installed by orka' /etc/systemd/system/salt-minion.service" in STOP_ORKA_MINION
+    assert "systemctl disable --now" in STOP_ORKA_MINION
+    assert not any(STOP_ORKA_MINION in c for m in static.masters for c in static.scripts(m))
+
+
+def test_with_salt_the_minion_is_started_not_stopped(fleet: Fleet) -> None:
+    static = cluster(fleet, ("salt", "custom"))
+    for node in static.nodes:
+        assert node.tools
+        scripts = static.scripts(node)
+        assert STOP_ORKA_MINION not in scripts
+        assert shlex.split(scripts[-1])[:2] == ["bash", f"{PROVISION}/salt-minion.sh"]
