@@ -36,10 +36,11 @@ scale: host $(VENV)/.installed
 unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed
+lint: host $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	shellcheck -x -P SCRIPTDIR:. vagrant/provision/*.sh orka/methods/*/provision/*.sh vagrant/image/*.sh vagrant/box/*.sh scripts/*.sh
 
 bench: host $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_cluster.py

@@ -21,10 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from orka.cluster import CACHE_ROOT, WHEELHOUSE_PINS, Cluster, prepare, write_spec
-from orka.image import image_tag
+from orka.plan.state import CACHE_ROOT, WHEELHOUSE_PINS, write_spec
+from orka.plan.wheelhouse import wheelhouse_dir
+from orka.providers import cluster_for
+from orka.providers.docker import image_tag
+from orka.providers.lifecycle import prepare
 from orka.settings import REPO_ROOT, load_settings
-from orka.wheelhouse import wheelhouse_dir
 
 PHASES = ("prepare", "up", "ready", "up+ready", "destroy")
 
@@ -39,9 +41,9 @@ def one_run(nodes: int, methods: list[str], quiet: bool) -> dict[str, float]:
     times: dict[str, float] = {}
     start = time.monotonic()
     spec = prepare(settings, "orka-bench", emit)
-    write_spec(spec, Cluster(spec, settings.timeouts, emit).paths)
+    cluster = cluster_for(spec, settings.timeouts, emit)
+    write_spec(spec, cluster.paths)
     times["prepare"] = time.monotonic() - start
-    cluster = Cluster(spec, settings.timeouts, emit)
     try:
         start = time.monotonic()
         cluster.up()

@@ -51,8 +51,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from orka.cluster import Cluster, ClusterPaths, started
+from orka.plan.state import ClusterPaths
 from orka.progress import to_stderr
+from orka.providers.base import Cluster
+from orka.providers.lifecycle import started
 from orka.runner import Inventory, RunReport, parse_taskfile, run_taskfile
 from orka.runner.ssh import read_ssh_config
 from orka.settings import REPO_ROOT, load_settings
@@ -296,7 +298,7 @@ def report_problem(report: RunReport) -> str:
 class Bench:
     def __init__(self, cluster: Cluster, work: Path) -> None:
         self.cluster = cluster
-        self.inventory: Inventory = cluster.inventory()
+        self.inventory: Inventory = cluster.inventory("custom")
         self.nodes = nodes_from_ssh_config(ClusterPaths.for_name(NAME).ssh_config, [n.name for n in cluster.nodes])
         self.size = len(self.nodes)
         self.work = work

@@ -25,8 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from orka.cluster import ClusterPaths, started
+from orka.plan.state import ClusterPaths
 from orka.progress import to_stderr
+from orka.providers.lifecycle import started
 from orka.runner.ssh import read_ssh_config
 from orka.settings import REPO_ROOT, load_settings
 

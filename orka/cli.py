@@ -10,16 +10,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orka.errors import OrkaError
+from orka.plan.layout import CLUSTER_NAME, DEFAULT_CLUSTER_NAME
 from orka.preflight import check_files
 from orka.progress import to_stderr
 from orka.settings import Settings, load_settings, resolve_settings_path
-from orka.spec import CLUSTER_NAME, DEFAULT_CLUSTER_NAME
 
-# orka.cluster and orka.runner (testinfra, asyncssh) take a second to import:
+# orka.providers and orka.runner (testinfra, asyncssh) take a second to import:
 # each command imports them itself, once its input is checked, so that bad
 # input is refused at once.
 if TYPE_CHECKING:
-    from orka.cluster import Cluster
+    from orka.providers.base import Cluster
 
 
 def load_from_args(args: argparse.Namespace) -> Settings:
@@ -29,7 +29,7 @@ def load_from_args(args: argparse.Namespace) -> Settings:
 
 def cmd_up(args: argparse.Namespace) -> int:
     settings = check_files(load_from_args(args))
-    from orka.cluster import started
+    from orka.providers.lifecycle import started
 
     with started(settings, name=args.name, keep=True, emit=to_stderr) as cluster:
         print_status(cluster)
@@ -39,11 +39,13 @@ def cmd_up(args: argparse.Namespace) -> int:
 def cmd_prepare(args: argparse.Namespace) -> int:
     """What the Vagrantfile runs by hand: the plan of the default cluster, made ready."""
     settings = check_files(load_from_args(args))
-    from orka.cluster import Cluster, ClusterPaths, prepare, read_spec, write_spec
+    from orka.plan.state import ClusterPaths, read_spec, write_spec
+    from orka.providers import cluster_for
+    from orka.providers.lifecycle import prepare
 
     paths = ClusterPaths.for_name(args.name)
     kept = read_spec(paths)
-    if kept is not None and Cluster(kept, settings.timeouts, to_stderr).exists():
+    if kept is not None and cluster_for(kept, settings.timeouts, to_stderr).exists():
         # Even with a machine stopped: the plan must go on naming every machine.
         to_stderr(f"[orka] cluster {args.name} exists: using its plan (`orka down` to change it)")
     else:
@@ -54,7 +56,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     settings = load_from_args(args)
-    from orka.cluster import STATE_ROOT, Cluster, ClusterPaths, read_spec
+    from orka.plan.state import STATE_ROOT, ClusterPaths, read_spec
+    from orka.providers import cluster_for
 
     clusters = sorted(p.name for p in (STATE_ROOT / "clusters").glob("*") if (p / "spec.json").exists())
     if not clusters:
@@ -62,7 +65,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     for name in clusters:
         spec = read_spec(ClusterPaths.for_name(name))
         assert spec is not None
-        print_status(Cluster(spec, settings.timeouts, to_stderr))
+        print_status(cluster_for(spec, settings.timeouts, to_stderr))
     return 0
 
 
@@ -78,8 +81,8 @@ def print_status(cluster: Cluster) -> None:
 def cmd_down(args: argparse.Namespace) -> int:
     """Remove one cluster (--name) or every one on this machine (--all), and say what there was."""
     settings = load_from_args(args)
-    from orka import down
-    from orka.cluster import remove_docker_leftovers
+    from orka.providers import down
+    from orka.providers.docker import remove_docker_leftovers
 
     names = down.names_here() if args.all else [args.name]
     for name in names:
@@ -94,7 +97,9 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """orka's task runner, as a build plan calls it: exit 1 when any host failed."""
-    from orka.cluster import Cluster, ClusterPaths, read_spec
+    from orka.methods.custom import DESCRIPTOR as RUNNER  # `orka run` is the custom method's tool
+    from orka.plan.state import ClusterPaths, read_spec
+    from orka.providers import cluster_for
     from orka.runner import load_inventory, load_taskfile, run_taskfile
     from orka.runner.inventory import check_targets
 
@@ -103,7 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         spec = read_spec(ClusterPaths.for_name(args.name))
         if spec is None:
             raise OrkaError(f"no cluster {args.name} here: bring one up with `orka up`, or give an inventory file")
-        inventory = Cluster(spec, load_from_args(args).timeouts, to_stderr).inventory()
+        inventory = cluster_for(spec, load_from_args(args).timeouts, to_stderr).inventory(RUNNER.name)
     else:
         inventory = load_inventory(Path(args.inventory))
     check_targets(inventory, taskfile, tuple(args.limit))  # before any SSH

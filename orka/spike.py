@@ -20,19 +20,20 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from orka.cluster import Cluster
-from orka.desired_state import PROBE, SNAPSHOT, touched
+from orka.desired_state import BASELINE, PROBE, SNAPSHOT, touched
 from orka.errors import ClusterError, OrkaError
 from orka.methods import load_method
 from orka.methods.base import Method
-from orka.pool import ClusterPool
 from orka.progress import Emit, tagged
+from orka.providers.base import Cluster
+from orka.providers.pool import ClusterPool
 from orka.results.record import HostOutcome, PhaseResult, PhaseVerdict, RunContext, Verdict, records
 from orka.results.store import append_records
 from orka.results.verdict import Expectations, judge
 
 UP = "up"
 VERIFY = "verify"
+BASELINE_MARK = "-- baseline --"
 # What each phase needs done first, on the same cluster.
 PREREQUISITES: dict[str, tuple[str, ...]] = {
     "ping": (),
@@ -162,22 +163,28 @@ class Spike:
         return verdict
 
 
-def leftovers(cluster: Cluster, node: str) -> list[str]:
-    """What of the desired state a node already holds (empty on a fresh node)."""
-    return [line.strip() for line in cluster.run(node, PROBE).stdout.splitlines() if line.strip()]
+def leftovers(cluster: Cluster, node: str) -> tuple[list[str], list[str]]:
+    """What of the desired state a node already holds, and of that what the host held before orka first came
+    (an existing host's own, written down in its baseline and never removed): ([], []) on a fresh node."""
+    out = cluster.run(node, f"{PROBE}; echo {BASELINE_MARK}; cat {BASELINE} 2>/dev/null; true").stdout
+    probed, _, baseline = out.partition(BASELINE_MARK)
+    own = {line.strip() for line in baseline.splitlines() if line.strip()}
+    held = [line.strip() for line in probed.splitlines() if line.strip()]
+    return [h for h in held if h not in own], [h for h in held if h in own]
 
 
 def freshness(cluster: Cluster) -> tuple[HostOutcome, ...]:
-    """Each node fresh (ok) or not, naming what it already holds."""
+    """Each node fresh (ok) or not, naming what it already holds; a host's own from before orka is no leftover."""
     nodes = [n.name for n in cluster.nodes]
     with ThreadPoolExecutor(max_workers=min(8, len(nodes))) as pool:
         found = list(pool.map(lambda node: leftovers(cluster, node), nodes))
-    return tuple(
-        HostOutcome(
-            node, ok=not held, failed=1 if held else 0, detail=f"already holds: {', '.join(held)}" if held else "fresh"
-        )
-        for node, held in zip(nodes, found, strict=True)
-    )
+    outcomes = []
+    for node, (held, own) in zip(nodes, found, strict=True):
+        detail = f"already holds: {', '.join(held)}" if held else "fresh"
+        if own:
+            detail += f" (the host's own from before orka: {', '.join(own)})"
+        outcomes.append(HostOutcome(node, ok=not held, failed=1 if held else 0, detail=detail))
+    return tuple(outcomes)
 
 
 def snapshots(cluster: Cluster, nodes: tuple[str, ...]) -> dict[str, str]:

@@ -13,6 +13,7 @@ command -v rsync >/dev/null || need+=(rsync)
 command -v tc >/dev/null || need+=(iproute2)  # network latency inside the nodes (fault tests)
 command -v iptables >/dev/null || need+=(iptables)  # the latency fallback where the kernel has no netem
 command -v chromium >/dev/null || need+=(chromium)  # the comparison report's browser test
+command -v shellcheck >/dev/null || need+=(shellcheck)  # make lint: the provisioning scripts
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 
 "$(dirname "$0")/install-packages.sh" "system packages" "${need[@]}"

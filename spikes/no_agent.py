@@ -20,15 +20,14 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orka.cluster import Cluster
-from orka.spec import NODE_SOURCE
+from orka.plan.layout import REMOTE_PROVISION
+from orka.providers.base import Cluster
 from orka.spike import Spike
-from orka.static import StaticCluster
 
 MARKER = "orka-no-agent-probe"  # names the probe's own processes, which ps lists too
-# Pseudo filesystems, and orka's provisioning scripts (bash that every machine mounts read-only:
-# they name the tools, salt-minion.sh for one, but hold none of them).
-SKIPPED = ("/proc", "/sys", "/dev", f"{NODE_SOURCE}/vagrant/provision")
+# Pseudo filesystems, and orka's shared provisioning scripts (bash that every machine is given:
+# they install the tools where a plan says so, but hold none of them).
+SKIPPED = ("/proc", "/sys", "/dev", REMOTE_PROVISION)
 # An executable (salt-minion, ansible-playbook), a package or its metadata (salt/, ansible_core-*.dist-info),
 # a wheel (salt-*.whl), a config folder (/etc/salt), a unit (salt-minion.service), or any venv.
 NAMES = ("salt", "salt[-_]*", "ansible", "ansible[-_]*", "pyvenv.cfg")
@@ -85,9 +84,7 @@ def look(cluster: Cluster, node: str) -> Found:
 
 def cluster_keys(cluster: Cluster) -> dict[str, str]:
     """sha256 -> host path of every private key the cluster logs in with."""
-    paths = {Path(cluster.spec.ssh_private_key)}
-    if isinstance(cluster, StaticCluster):
-        paths |= {h.key for h in cluster.fleet.hosts}
+    paths = {Path(cluster.spec.ssh_private_key)} | {Path(m.key) for m in cluster.machines if m.key}
     return {hashlib.sha256(p.read_bytes()).hexdigest(): str(p) for p in sorted(paths)}
 
 

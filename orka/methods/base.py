@@ -9,10 +9,10 @@ from typing import ClassVar, Protocol
 from testinfra.backend.base import CommandResult
 
 from orka.errors import OrkaError
+from orka.plan.spec import MachineSpec
 from orka.results.record import PhaseResult
 from orka.results.verdict import TIMED_OUT
 from orka.runner.inventory import Inventory
-from orka.spec import MachineSpec
 
 
 class ClusterView(Protocol):

@@ -29,7 +29,17 @@ class Descriptor:
     masters: tuple[Master, ...] = ()
     # The method's tools run on its nodes too (an agent), so nodes get the tools' image.
     agent_on_nodes: bool = False
+    # The name of its tool when the tool is orka's own (its version is orka's).
+    own_tool: str = ""
     # Its desired state's files under a spike folder, for the report's effort table.
     effort_patterns: tuple[str, ...] = ()
     # "module:function" taking the settings, returning the problems of the method's files (before boot).
     preflight: str = ""
+    # "module:function" (machine, plan inputs) -> Work: what the method gives a machine and has it run.
+    provision: str = ""
+    # Systemd units its provisioning installs: on an existing host their failure is orka's, not the team's.
+    units: tuple[str, ...] = ()
+    # An existing host's nodes keep what an earlier run of the method left: made inert while another runs.
+    inert_on_hosts: str = ""
+    # Run on its master of an existing fleet at teardown: what of the team's (keys) orka must not leave there.
+    teardown_on_hosts: str = ""

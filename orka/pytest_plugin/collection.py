@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from orka import methods
+from orka.plan.build import masters_of
+from orka.plan.layout import node_names
 from orka.pytest_plugin import options
 from orka.pytest_plugin.parallel import write_groups
 from orka.report import junit
-from orka.spec import master_machines, node_names
 
 # method -> the (check, node) verify tests the run holds, for the verify phase's verdict as a whole
 EXPECTED_CHECKS = pytest.StashKey[dict[str, set[tuple[str, str]]]]()
@@ -52,7 +53,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     elif "node" in names:
         metafunc.parametrize("node", nodes, ids=nodes)
     else:
-        machines = [name for name, _ in master_machines(settings.methods)] + nodes
+        machines = [machine for _, machine, _, _ in masters_of(settings.methods)] + nodes
         metafunc.parametrize("machine", machines, ids=machines)
 
 

@@ -12,16 +12,17 @@ import pytest
 from testinfra.host import Host
 
 from orka import methods
-from orka.cluster import Cluster, started
 from orka.errors import OrkaError
-from orka.pool import ClusterPool
+from orka.plan.layout import cluster_name_for
 from orka.progress import Emit, relay_to, tagged
+from orka.providers.base import Cluster
+from orka.providers.lifecycle import started
+from orka.providers.pool import ClusterPool
 from orka.pytest_plugin import options
 from orka.pytest_plugin.collection import EXPECTED_CHECKS, method_of
 from orka.pytest_plugin.terminal import progress_writer
 from orka.results.record import NORMAL
 from orka.settings import Settings
-from orka.spec import cluster_name_for
 from orka.spike import Spike, SpikeRegistry
 
 

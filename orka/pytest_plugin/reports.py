@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from orka.cluster import WHEELHOUSE_PINS
 from orka.errors import OrkaError
+from orka.plan.state import WHEELHOUSE_PINS
 from orka.pytest_plugin import options
 from orka.pytest_plugin.terminal import line_writer
 from orka.report import junit

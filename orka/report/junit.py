@@ -103,8 +103,9 @@ def suite_properties(settings: Settings, results: Path, run_id: str) -> dict[str
 def environment(settings: Settings, run_id: str, pins: Path) -> dict[str, Any]:
     """The html report's environment table, from what is known before anything boots."""
     tools: dict[str, str] = {name: f"{version} (pinned)" for name, version in pinned_tools(pins).items()}
-    if "custom" in settings.methods:
-        tools["orka-runner"] = __version__
+    for name in settings.methods:  # a method whose tool is orka's own has orka's version
+        if methods.descriptor(name).own_tool:
+            tools[methods.descriptor(name).own_tool] = __version__
     return _escaped(
         {
             "orka": __version__,

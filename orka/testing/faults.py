@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from orka.cluster import ClusterPaths
 from orka.errors import OrkaError
 from orka.files import write_atomically
-from orka.spec import ClusterSpec
+from orka.plan.spec import ClusterSpec
+from orka.plan.state import ClusterPaths
 
 NETEM = "tc netem"
 NFQUEUE = "nfqueue delayer (orka.testing.netdelay)"

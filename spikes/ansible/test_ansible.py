@@ -69,7 +69,7 @@ def test_orchestrate(spike: Spike, node: str) -> None:
 def test_nodes_run_no_agent(spike: Spike) -> None:
     """Agentless: after the playbooks ran, no node holds or runs Salt or Ansible, nor the cluster's private key,
     which only the control node holds (spikes/no_agent.py)."""
-    spike.ensure("apply", "orchestrate")
+    spike.ensure("orchestrate")  # and apply before it
     check_no_agent(spike)
     control = spike.cluster.host("ansible-master")
     with control.sudo():
@@ -81,11 +81,11 @@ def test_nodes_run_no_agent(spike: Spike) -> None:
 def test_the_spike_hand_commands_work_verbatim(spike: Spike) -> None:
     """The original spike's commands, typed from vagrant/ as its notes give them
     (on a static fleet, which has no Vagrant: the same commands through `ssh -F` orka's ssh_config)."""
-    ping = spike.cluster.vagrant_ssh("ansible-master", "sudo ansible all -m ping")
+    ping = spike.cluster.hand_command("ansible-master", "sudo ansible all -m ping")
     assert ping.returncode == 0, ping.stdout + ping.stderr
     for node in spike.cluster.nodes:
         assert f"{node.name} | SUCCESS" in ping.stdout, ping.stdout
-    playbook = spike.cluster.vagrant_ssh(
+    playbook = spike.cluster.hand_command(
         "ansible-master", "sudo ansible-playbook /opt/orka/ansible/config/playbook.yml"
     )
     assert playbook.returncode == 0, playbook.stdout[-2000:]

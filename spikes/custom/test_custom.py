@@ -105,5 +105,5 @@ def test_the_cli_a_plan_calls(spike: Spike, tmp_path: Path) -> None:
 def test_nodes_run_no_agent(spike: Spike) -> None:
     """The runner needs nothing on the nodes but sshd, sudo and python3: after its runs no node holds or runs
     Salt or Ansible, nor the cluster's private key (spikes/no_agent.py)."""
-    spike.ensure("apply", "orchestrate")
+    spike.ensure("orchestrate")  # and apply before it
     check_no_agent(spike)

@@ -91,16 +91,16 @@ def test_states_render_for_the_redhat_family(spike: Spike) -> None:
 def test_the_spike_hand_commands_work_verbatim(spike: Spike) -> None:
     """The original spike's commands, typed from vagrant/ as its notes give them
     (on a static fleet, which has no Vagrant: the same commands through `ssh -F` orka's ssh_config)."""
-    ping = spike.cluster.vagrant_ssh("orka-master", "sudo salt '*' test.ping")
+    ping = spike.cluster.hand_command("orka-master", "sudo salt '*' test.ping")
     assert ping.returncode == 0, ping.stderr
     for node in spike.cluster.nodes:
         assert f"{node.name}:\n    True" in ping.stdout, ping.stdout
-    highstate = spike.cluster.vagrant_ssh("orka-master", "sudo salt '*' state.apply")
+    highstate = spike.cluster.hand_command("orka-master", "sudo salt '*' state.apply")
     assert highstate.returncode == 0, highstate.stdout[-2000:]
     assert len(re.findall(r"^Failed:\s+0$", highstate.stdout, re.M)) == len(spike.cluster.nodes), highstate.stdout[
         -2000:
     ]
-    orchestrate = spike.cluster.vagrant_ssh("orka-master", "sudo salt-run state.orchestrate orch.secondary")
+    orchestrate = spike.cluster.hand_command("orka-master", "sudo salt-run state.orchestrate orch.secondary")
     assert orchestrate.returncode == 0, orchestrate.stdout[-2000:]
 
 

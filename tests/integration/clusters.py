@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from orka.cluster import STATE_ROOT
+from orka.plan.state import STATE_ROOT
 from orka.settings import REPO_ROOT
 
 LABEL = "orka.cluster"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from testinfra.host import Host
 
-from orka.spec import MachineSpec
+from orka.plan.spec import MachineSpec
 
 
 def assert_systemd_is_pid_1_and_running(host: Host) -> None:

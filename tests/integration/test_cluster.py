@@ -13,11 +13,13 @@ from collections.abc import Iterator
 import pytest
 from testinfra.host import Host
 
-from orka.cluster import Cluster, ClusterPaths, started
 from orka.errors import OrkaError
+from orka.plan.layout import REMOTE_WHEELHOUSE
+from orka.plan.state import ClusterPaths
 from orka.progress import to_stderr
+from orka.providers.base import Cluster
+from orka.providers.lifecycle import started
 from orka.settings import Settings
-from orka.spec import NODE_WHEELHOUSE
 from tests.integration.machine_checks import (
     assert_reaches_every_other_machine_by_name,
     assert_sshd_listens_with_keys_only,
@@ -72,7 +74,7 @@ def test_cluster_key_is_private_and_per_cluster(cluster: Cluster) -> None:
 def test_wheelhouse_installs_offline_on_a_node(cluster: Cluster) -> None:
     """Provisioning needs no internet inside a node: pip takes only the host-built wheels."""
     node = cluster.nodes[0].name
-    wheels = NODE_WHEELHOUSE
+    wheels = REMOTE_WHEELHOUSE
     result = cluster.run(
         node,
         f"python3 -m venv /tmp/offline && /tmp/offline/bin/pip install --no-index --find-links {wheels} "

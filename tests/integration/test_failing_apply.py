@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orka.cluster import Cluster, started
 from orka.methods import load_method
 from orka.preflight import check_files
 from orka.progress import to_stderr
+from orka.providers.base import Cluster
+from orka.providers.lifecycle import started
 from orka.results.record import PhaseResult
 from orka.results.verdict import Expectations, judge
 from orka.settings import Settings, load_settings

@@ -23,10 +23,11 @@ from contextlib import nullcontext
 
 import pytest
 
-from orka.cluster import Cluster, started
 from orka.methods import load_method
 from orka.methods.base import Method
 from orka.progress import to_stderr
+from orka.providers.base import Cluster
+from orka.providers.lifecycle import started
 from orka.results.record import PhaseResult, RunContext, records
 from orka.results.store import append_records
 from orka.results.verdict import Expectations, judge

@@ -21,13 +21,15 @@ from pathlib import Path
 
 import pytest
 
-from orka import libvirt_objects
-from orka.box import ORKA_BOX
-from orka.cluster import Cluster, ClusterPaths, started
 from orka.errors import OrkaError
 from orka.methods import load_method
+from orka.plan.state import ClusterPaths
 from orka.progress import to_stderr
-from orka.providers import choose_provider
+from orka.providers import libvirt, virsh
+from orka.providers.base import Cluster
+from orka.providers.box import ORKA_BOX
+from orka.providers.choose import choose_provider
+from orka.providers.lifecycle import started
 from orka.settings import load_settings
 from tests.integration.machine_checks import (
     assert_reaches_every_other_machine_by_name,
@@ -71,7 +73,7 @@ def kvm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     settings_file.write_text(SETTINGS)
     settings = load_settings(settings_file)
     if not ClusterPaths.for_name(NAME).state_dir.exists():
-        libvirt_objects.remove(NAME)  # what a killed run left, that Vagrant no longer knows
+        libvirt.remove(NAME)  # what a killed run left, that Vagrant no longer knows
     try:
         with started(settings, name=NAME, emit=to_stderr) as cluster:
             yield cluster
@@ -137,15 +139,15 @@ def test_salt_pings_every_node(kvm: Cluster) -> None:
 
 def test_teardown_leaves_nothing_in_libvirt(kvm: Cluster) -> None:
     """Last: destroy (the fixture's own destroy after it finds nothing to do) and look."""
-    found = libvirt_objects.find(NAME)
+    found = libvirt.find(NAME)
     assert all((found.domains, found.networks, found.volumes)), f"nothing to tear down: {found}"
     kvm.destroy()
-    assert not libvirt_objects.find(NAME), libvirt_objects.find(NAME)
+    assert not libvirt.find(NAME), libvirt.find(NAME)
     assert not ClusterPaths.for_name(NAME).state_dir.exists()
 
 
 def virsh_ok(*args: str) -> str:
-    result = libvirt_objects.virsh(*args)
+    result = virsh.virsh(*args)
     assert result is not None, "virsh is not installed"
     assert result.returncode == 0, f"virsh {' '.join(args)}: {result.stderr}"
     return result.stdout.strip()
@@ -160,12 +162,12 @@ def test_orka_down_removes_what_vagrant_no_longer_knows(tmp_path: Path) -> None:
         network = tmp_path / f"{cluster}.xml"
         network.write_text(f"<network><name>{cluster}-private</name></network>")
         virsh_ok("net-define", str(network))
-    virsh_ok("vol-create-as", libvirt_objects.POOL, disk, "1M")
+    virsh_ok("vol-create-as", virsh.POOL, disk, "1M")
     domain = tmp_path / "domain.xml"
     domain.write_text(
         f"<domain type='qemu'><name>{name}-orka-node-1</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
         "<os><type>hvm</type></os><devices><disk type='file' device='disk'>"
-        f"<source file='{virsh_ok('vol-path', disk, '--pool', libvirt_objects.POOL)}'/>"
+        f"<source file='{virsh_ok('vol-path', disk, '--pool', virsh.POOL)}'/>"
         "<target dev='vda' bus='virtio'/></disk></devices></domain>"
     )
     virsh_ok("define", str(domain))
@@ -176,8 +178,8 @@ def test_orka_down_removes_what_vagrant_no_longer_knows(tmp_path: Path) -> None:
         )
         assert down.returncode == 0, down.stdout + down.stderr
         assert "3 libvirt objects" in down.stdout + down.stderr, down.stdout + down.stderr
-        assert not libvirt_objects.find(name), libvirt_objects.find(name)
-        assert libvirt_objects.find(other).networks == (f"{other}-private",)
+        assert not libvirt.find(name), libvirt.find(name)
+        assert libvirt.find(other).networks == (f"{other}-private",)
     finally:
-        libvirt_objects.remove(name)
-        libvirt_objects.remove(other)
+        libvirt.remove(name)
+        libvirt.remove(other)

@@ -26,15 +26,18 @@ from pathlib import Path
 
 import pytest
 
-from orka.cluster import LABEL, Cluster, ClusterPaths, prepare, started
 from orka.errors import OrkaError
 from orka.methods import load_method
+from orka.plan.layout import LABEL
+from orka.plan.spec import ClusterSpec
+from orka.plan.state import ClusterPaths
 from orka.progress import to_stderr
+from orka.providers.base import Cluster
+from orka.providers.lifecycle import prepare, started
 from orka.report.page import render_comparison
 from orka.results.record import RunContext
 from orka.results.store import read_records
 from orka.settings import Settings
-from orka.spec import ClusterSpec
 from orka.spike import Spike
 from orka.testing.leaks import load_known_key, private_key_files, scan_paths
 
@@ -260,7 +263,7 @@ def _start_rogue(cluster: Cluster, container: str, minion_id: str) -> None:
             "docker", "run", "-d", "--name", container,
             "--label", f"{LABEL}={cluster.name}", "--label", f"orka.machine={container}",
             "--network", network[0], "--add-host", f"{SALT_MASTER}:{ip_of(cluster, SALT_MASTER)}",
-            "--entrypoint", "/bin/bash", cluster.spec.tools_image, "-c", script,
+            "--entrypoint", "/bin/bash", cluster.spec.machine(SALT_MASTER).image, "-c", script,
         ],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
@@ -488,13 +491,13 @@ def test_logs_reports_and_junit_hold_no_key_material(sec_cluster: Cluster, conso
     printed = tmp_path / "console.txt"
     printed.write_text("\n".join(console.lines) + "\n")
     paths = ClusterPaths.for_name(sec_cluster.name)
-    written = [paths.log_file, paths.ssh_config, paths.spec_file, results, comparison, junit, printed]
+    written = [paths.log_file(), paths.ssh_config, paths.spec_file, results, comparison, junit, printed]
 
     keys = [load_known_key(p) for p in private_key_files(paths.state_dir)]
     # The SSH key and its control-node copy, the Salt master's key and each minion's, each with its upload copy.
     assert len(keys) == 2 + 2 * (1 + len(sec_cluster.nodes)), "the scan looks for every key of the cluster"
     assert {r["method"] for r in read_records(results)} == set(METHODS)
-    assert "Machine booted and ready" in paths.log_file.read_text()
+    assert "Machine booted and ready" in paths.log_file().read_text()
     seen = {f.kind for f in scan_paths([Path(sec_cluster.spec.ssh_private_key)], keys)}
     assert f"private key {sec_cluster.spec.ssh_private_key}" in seen, "the scan knows the cluster's key"
     findings = scan_paths(written, keys)

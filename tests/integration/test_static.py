@@ -25,12 +25,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orka.cluster import CACHE_ROOT, INSTALL_TOOLS, STATE_ROOT, WHEELHOUSE_PINS, started
 from orka.errors import ClusterError
-from orka.image import ensure_image, ensure_tools_image
+from orka.plan.state import CACHE_ROOT, INSTALL_TOOLS, STATE_ROOT, WHEELHOUSE_PINS
+from orka.plan.wheelhouse import ensure_wheelhouse
 from orka.progress import to_stderr
+from orka.providers.docker import ensure_image, ensure_tools_image
+from orka.providers.lifecycle import started
 from orka.settings import REPO_ROOT, default_settings, load_settings
-from orka.wheelhouse import ensure_wheelhouse
 
 pytestmark = pytest.mark.integration
 
@@ -222,11 +223,12 @@ def test_every_method_runs_on_the_fleet_and_orka_makes_no_machine(fleet: FleetUn
     applied = {(r["method"], r["node"]) for r in records if r["phase"] == "apply" and r["node"] and r["ok"]}
     assert len(applied) == 9, applied
     # Each method found every node as the team handed it over: orka took each node back from the previous
-    # method's desired state, but left the group node-3 held before orka came.
-    up = {(r["method"], r["node"]): r["detail"] for r in records if r["phase"] == "up" and r["node"]}
+    # method's desired state, but left the group node-3 held before orka came, which is no leftover.
+    up = {(r["method"], r["node"]): (r["detail"], r["verdict"]) for r in records if r["phase"] == "up" and r["node"]}
     assert set(up) == applied, up
-    assert {k: v for k, v in up.items() if v != "fresh"} == {
-        (m, "orka-node-3"): "already holds: group orka" for m in ("salt", "ansible", "custom")
+    assert {k: v for k, v in up.items() if v != ("fresh", "pass")} == {
+        (m, "orka-node-3"): ("fresh (the host's own from before orka: group orka)", "pass")
+        for m in ("salt", "ansible", "custom")
     }
 
     # orka made, stopped and removed no machine or network: the fleet is as the test left it.
@@ -243,3 +245,31 @@ def test_every_method_runs_on_the_fleet_and_orka_makes_no_machine(fleet: FleetUn
     assert master.stdout.strip() == "active"
     control_keys = docker("exec", f"{NETWORK}-ansible", "ls", "/root/.ssh", check=False).stdout.split()
     assert not {"orka_fleet", "orka_cluster"} & set(control_keys), control_keys
+
+
+def test_orka_down_on_a_fleet_takes_the_fleets_keys_back_from_its_control_node(
+    fleet: FleetUnderTest, tmp_path: Path
+) -> None:
+    """`orka up` keeps a fleet provisioned for hand commands, the control node holding copies of the fleet's
+    login key; `orka down` (a run of its own, from the plan alone) removes them there, and orka's state."""
+    settings = fleet_settings(fleet, tmp_path / "static.yaml", ["ansible"], listed_hosts())
+    name = "orka-static-down"
+    orka = [sys.executable, "-m", "orka"]
+    up = subprocess.run(
+        [*orka, "up", "--settings", str(settings), "--name", name],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    try:
+        assert up.returncode == 0, up.stderr[-3000:]
+        held = docker("exec", f"{NETWORK}-ansible", "ls", "/root/.ssh", check=False).stdout.split()
+        assert {"orka_fleet", "orka_cluster"} <= set(held), held
+    finally:
+        down = subprocess.run(
+            [*orka, "down", "--settings", str(settings), "--name", name],
+            cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+    assert down.returncode == 0, down.stderr[-3000:]
+    assert f"cluster {name}: removed the folder .orka/clusters/{name}" in down.stdout, down.stdout
+    left = docker("exec", f"{NETWORK}-ansible", "ls", "/root/.ssh", "/etc/ansible", check=False).stdout.split()
+    assert not {"orka_fleet", "orka_cluster", "host_vars"} & set(left), left
+    assert not (STATE_ROOT / "clusters" / name).exists()

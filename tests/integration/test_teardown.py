@@ -35,7 +35,8 @@ from pathlib import Path
 
 import pytest
 
-from orka.cluster import STATE_ROOT, remove_docker_leftovers
+from orka.plan.state import STATE_ROOT
+from orka.providers.docker import remove_docker_leftovers
 from orka.settings import REPO_ROOT
 from tests.integration.clusters import cluster_names, of_another_checkout
 

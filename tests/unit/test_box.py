@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from orka.box import (
+from orka.providers.box import (
     BOX_RECIPE,
     ORKA_BOX,
     SHARED_INPUTS,
@@ -21,8 +21,8 @@ from orka.box import (
     missing_build_tools,
     vagrant_home,
 )
-from orka.libvirt_objects import parse_vol_list
-from orka.providers import libvirt_acceleration
+from orka.providers.choose import libvirt_acceleration
+from orka.providers.virsh import parse_vol_list
 
 
 @pytest.fixture

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from orka import cluster as cluster_module
-from orka import down, libvirt_objects, processes
-from orka.cluster import STATE_ROOT, Cluster, ClusterPaths, write_spec
-from orka.down import Leftovers
 from orka.errors import ClusterError
-from orka.libvirt_objects import LibvirtObjects
-from orka.settings import DEFAULT_SETTINGS_PATH, REPO_ROOT, Timeouts, load_settings
-from orka.spec import ClusterSpec, build_spec
+from orka.plan import state
+from orka.plan.build import build_plan
+from orka.plan.spec import ClusterSpec
+from orka.plan.state import STATE_ROOT, ClusterPaths, write_spec
+from orka.providers import docker, down, libvirt, processes
+from orka.providers.down import Leftovers
+from orka.providers.libvirt import LibvirtObjects
+from orka.settings import DEFAULT_SETTINGS_PATH, Timeouts, load_settings
 
 
 def test_everything_found_is_named() -> None:
@@ -47,7 +48,7 @@ TIMEOUTS = Timeouts(up_s=600, ready_s=120, command_s=300)
 class Here:
     """Stands in for what docker, libvirt and /proc say here of cluster NAME; notes what was asked to go.
 
-    (Not a `machine` fixture: the repository's conftest.py parametrizes every test that takes one.)
+    (Not a `machine` fixture: orka's pytest plugin parametrizes every test that takes one.)
     """
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, spec_file: Path) -> None:
@@ -63,16 +64,16 @@ class Here:
         monkeypatch.setattr(processes, "started_for", self._started_for)
         monkeypatch.setattr(processes, "stop", self._stop)
         monkeypatch.setattr(down, "remove_docker_leftovers", self._remove_docker("down"))
-        monkeypatch.setattr(cluster_module, "remove_docker_leftovers", self._remove_docker("cluster"))
-        monkeypatch.setattr(libvirt_objects, "find", self._libvirt_find)
-        monkeypatch.setattr(libvirt_objects, "remove", self._libvirt_remove)
-        real_destroy = Cluster.destroy
+        monkeypatch.setattr(docker, "remove_docker_leftovers", self._remove_docker("cluster"))
+        monkeypatch.setattr(libvirt, "find", self._libvirt_find)
+        monkeypatch.setattr(libvirt, "remove", self._libvirt_remove)
+        real_destroy = docker.DockerCluster.destroy
 
-        def destroy(cluster: Cluster) -> None:  # the real one, noted
+        def destroy(cluster: docker.DockerCluster) -> None:  # the real one, noted
             self.destroyed.append(cluster.spec)
             real_destroy(cluster)
 
-        monkeypatch.setattr(Cluster, "destroy", destroy)
+        monkeypatch.setattr(docker.DockerCluster, "destroy", destroy)
 
     def _labelled(self, kind: str, name: str) -> tuple[str, ...]:
         assert name == NAME
@@ -107,7 +108,7 @@ class Here:
 @pytest.fixture
 def paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ClusterPaths:
     """NAME's state folder, under tmp_path (not created)."""
-    monkeypatch.setattr(cluster_module, "STATE_ROOT", tmp_path / ".orka")
+    monkeypatch.setattr(state, "STATE_ROOT", tmp_path / ".orka")
     monkeypatch.setattr(down, "STATE_ROOT", tmp_path / ".orka")
     return ClusterPaths.for_name(NAME)
 
@@ -119,17 +120,18 @@ def here(paths: ClusterPaths, monkeypatch: pytest.MonkeyPatch) -> Here:
 
 def a_spec(paths: ClusterPaths) -> ClusterSpec:
     settings = load_settings(DEFAULT_SETTINGS_PATH, {"methods": ["custom"]})
-    return build_spec(
+    public = paths.state_dir / "id_ed25519.pub"
+    public.parent.mkdir(parents=True, exist_ok=True)
+    public.write_text("ssh-ed25519 AAAA test\n")
+    return build_plan(
         settings,
         name=NAME,
         provider="docker",
         image="orka-node:0123456789ab",
         tools_image="orka-node-tools:0123456789ab",
         ssh_private_key=paths.state_dir / "id_ed25519",
-        ssh_public_key=paths.state_dir / "id_ed25519.pub",
-        repo_root=REPO_ROOT,
+        ssh_public_key=public,
         wheelhouse=paths.state_dir.parent.parent / "wheelhouse",
-        upload_dir=paths.upload_dir,
     )
 
 

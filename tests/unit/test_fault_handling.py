@@ -20,10 +20,10 @@ from testinfra.backend.base import CommandResult
 from orka.methods.ansible.method import AnsibleMethod, connect_timeout_option
 from orka.methods.base import MachineUnreachable, ssh_failure
 from orka.methods.salt.method import MASTER_STOPPED, NO_RETURN, SaltMethod, cli_timeout, when_master_runs
+from orka.plan.spec import MachineSpec
 from orka.results.record import HostOutcome, PhaseResult, RunContext, records
 from orka.results.verdict import TIMED_OUT, Expectations, judge
 from orka.runner.inventory import Inventory
-from orka.spec import MachineSpec
 from orka.testing.faults import FaultError, point_ssh_config
 
 NODES = (

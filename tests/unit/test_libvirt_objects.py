@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orka.libvirt_objects import DOMAIN, LibvirtObjects, select
+from orka.providers.libvirt import DOMAIN, LibvirtObjects, select
 
 DOMAINS = [
     "orka-kvm-orka-master",

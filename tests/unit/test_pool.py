@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from orka import cluster as cluster_module
-from orka import pool as pool_module
-from orka.cluster import ClusterPaths
 from orka.errors import ClusterError
-from orka.pool import RACE_RETRIES, ClusterPool, docker_raced
+from orka.plan import state as cluster_module
+from orka.plan.state import ClusterPaths
 from orka.progress import Emit
+from orka.providers import pool as pool_module
+from orka.providers.pool import RACE_RETRIES, ClusterPool, docker_raced
 from orka.settings import Settings, default_settings
 
 RACED = (Path(__file__).parent / "data" / "vagrant" / "up_raced.log").read_bytes()
@@ -144,7 +144,7 @@ class PoolRig:
 def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, attempts: list[Attempt], earlier_log: bytes = b"") -> PoolRig:
     """A pool whose bring-ups are the given attempts; the cluster's Vagrant log is a real file under tmp_path."""
     monkeypatch.setattr(cluster_module, "STATE_ROOT", tmp_path / ".orka")
-    log = ClusterPaths.for_name(NAME).log_file
+    log = ClusterPaths.for_name(NAME).log_file()
     assert log.is_relative_to(tmp_path)
     if earlier_log:
         log.parent.mkdir(parents=True)

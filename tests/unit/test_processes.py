@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from orka import processes
+from orka.providers import processes
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_another_clusters_process_is_left_alone(started: subprocess.Popen[bytes]
 
 def test_the_process_that_looks_never_finds_itself(spec: Path) -> None:
     """A user who exported ORKA_SPEC runs `orka down` with it: orka must not stop itself."""
-    look = "import sys, pathlib, orka.processes as p; print(p.started_for(pathlib.Path(sys.argv[1])))"
+    look = "import sys, pathlib, orka.providers.processes as p; print(p.started_for(pathlib.Path(sys.argv[1])))"
     result = subprocess.run(
         [sys.executable, "-c", look, str(spec)],
         env={**os.environ, "ORKA_SPEC": str(spec)},

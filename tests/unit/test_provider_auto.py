@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from orka import providers
 from orka.errors import ProviderError
-from orka.providers import box_is_added, choose_provider
+from orka.providers import choose as providers
+from orka.providers.choose import box_is_added, choose_provider
 
 
 def test_a_box_added_for_the_provider_is_found(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from orka.plan.spec import MachineSpec
 from orka.results.record import HostOutcome, PhaseResult, RunContext
-from orka.spec import MachineSpec
 from orka.spike import Spike
 
 NODES = ("orka-node-1", "orka-node-2", "orka-node-3")

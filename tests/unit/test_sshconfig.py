@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from orka.plan.sshconfig import SshEntry, parse_ssh_address, render
 from orka.runner.ssh import read_ssh_config
-from orka.sshconfig import SshEntry, parse_ssh_address, render
 
 
 @pytest.mark.parametrize(

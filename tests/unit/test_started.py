@@ -1,7 +1,7 @@
 """The branches of `started()`: reuse, an earlier run's leftovers, Ctrl-C before `vagrant up`, a failed bring-up, keep.
 
-What stands in for the cluster is only what talks to docker and Vagrant: prepare (provider, image,
-wheelhouse, key), Cluster.up / wait_ready / destroy / is_running and docker_objects. The state folder
+What stands in is the provider interface (its plan, its cluster, its leftovers) and a cluster that
+only notes what it is asked (up / wait_ready / destroy / is_running). The state folder
 and the plan are real files under tmp_path: the fake `up` writes the plan as the real one does, the
 fake `destroy` removes the state folder as the real one does, so a kept cluster is found again by
 `started()`'s own read of its plan.
@@ -10,15 +10,21 @@ fake `destroy` removes the state folder as the real one does, so a kept cluster 
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from orka import cluster as cluster_module
-from orka.cluster import Cluster, ClusterPaths, read_spec, started, write_spec
 from orka.errors import ClusterError
-from orka.settings import DEFAULT_SETTINGS_PATH, Settings, load_settings
-from orka.spec import ClusterSpec, build_spec
+from orka.plan import state
+from orka.plan.build import build_plan
+from orka.plan.spec import ClusterSpec
+from orka.plan.state import ClusterPaths, read_spec, write_spec
+from orka.progress import Emit
+from orka.providers import lifecycle
+from orka.providers.base import Cluster, Provider
+from orka.providers.lifecycle import started
+from orka.settings import DEFAULT_SETTINGS_PATH, Settings, Timeouts, load_settings
 
 NAME = "orka-unit"
 
@@ -32,68 +38,87 @@ class Rig:
     (the number: the nodes of the plan the cluster was made from)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-        monkeypatch.setattr(cluster_module, "STATE_ROOT", tmp_path / ".orka")
+        monkeypatch.setattr(state, "STATE_ROOT", tmp_path / ".orka")
         self.paths = ClusterPaths.for_name(NAME)
         assert self.paths.state_dir.is_relative_to(tmp_path)
         self.tmp_path = tmp_path
         self.events: list[str] = []
         self.prepared = 0
         self.running = False  # what is_running says of a kept cluster
-        self.docker: dict[str, list[str]] = {"container": [], "network": []}
+        self.leftovers = False  # what has_leftovers says: a killed run's docker objects, say
         self.fail: dict[str, BaseException] = {}  # 'prepare', 'up' or 'wait_ready': what it raises
         rig = self
 
-        def prepare(settings: Settings, name: str, emit: object) -> ClusterSpec:
-            rig.events.append("prepare")
-            rig.prepared += 1
-            rig.paths.state_dir.mkdir(parents=True, exist_ok=True)  # prepare makes the key in the state folder
-            (rig.paths.state_dir / "id_ed25519").write_text(f"key of prepare {rig.prepared}\n")
-            if "prepare" in rig.fail:
-                raise rig.fail["prepare"]
-            return rig.spec(settings, name)
+        class RigCluster(Cluster):
+            """A cluster that does nothing but note what it was asked."""
 
-        def up(cluster: Cluster) -> None:
-            rig.events.append(f"up {len(cluster.nodes)}")
-            if "up" in rig.fail:
-                raise rig.fail["up"]
-            write_spec(cluster.spec, cluster.paths)  # as the real up: the plan the Vagrantfile reads
+            def up(self) -> None:
+                rig.events.append(f"up {len(self.nodes)}")
+                if "up" in rig.fail:
+                    raise rig.fail["up"]
+                write_spec(self.spec, self.paths)  # as the real up: the plan the Vagrantfile reads
 
-        def wait_ready(cluster: Cluster) -> None:
-            rig.events.append(f"wait_ready {len(cluster.nodes)}")
-            if "wait_ready" in rig.fail:
-                raise rig.fail["wait_ready"]
+            def wait_ready(self) -> None:
+                rig.events.append(f"wait_ready {len(self.nodes)}")
+                if "wait_ready" in rig.fail:
+                    raise rig.fail["wait_ready"]
 
-        def destroy(cluster: Cluster) -> None:
-            rig.events.append(f"destroy {len(cluster.nodes)}")
-            shutil.rmtree(cluster.paths.state_dir, ignore_errors=True)
+            def destroy(self) -> None:
+                rig.events.append(f"destroy {len(self.nodes)}")
+                shutil.rmtree(self.paths.state_dir, ignore_errors=True)
 
-        def is_running(cluster: Cluster) -> bool:
-            return rig.running
+            def is_running(self) -> bool:
+                return rig.running
 
-        def docker_objects(kind: str, name: str | None) -> list[str]:
-            assert name == NAME
-            return list(rig.docker[kind])
+            def write_ssh_config(self) -> None: ...
+            def exists(self) -> bool:
+                return True
 
-        monkeypatch.setattr(cluster_module, "prepare", prepare)
-        monkeypatch.setattr(Cluster, "up", up)
-        monkeypatch.setattr(Cluster, "wait_ready", wait_ready)
-        monkeypatch.setattr(Cluster, "destroy", destroy)
-        monkeypatch.setattr(Cluster, "is_running", is_running)
-        monkeypatch.setattr(cluster_module, "docker_objects", docker_objects)
+            def machine_states(self) -> dict[str, str]:
+                return {}
+
+            def hand_command(self, machine: str, command: str) -> subprocess.CompletedProcess[str]:
+                raise AssertionError("no hand command here")
+
+        class RigProvider(Provider):
+            """Stands in for the provider interface: its plan, its cluster, its leftovers."""
+
+            name = "docker"
+
+            def prepare(self, settings: Settings, name: str, emit: object) -> ClusterSpec:
+                rig.events.append("prepare")
+                rig.prepared += 1
+                rig.paths.state_dir.mkdir(parents=True, exist_ok=True)  # prepare makes the key in the state folder
+                (rig.paths.state_dir / "id_ed25519").write_text(f"key of prepare {rig.prepared}\n")
+                if "prepare" in rig.fail:
+                    raise rig.fail["prepare"]
+                return rig.spec(settings, name)
+
+            def cluster(self, spec: ClusterSpec, timeouts: Timeouts, emit: Emit) -> Cluster:
+                return RigCluster(spec, timeouts, emit)
+
+            def has_leftovers(self, name: str) -> bool:
+                assert name == NAME
+                return rig.leftovers
+
+        self.provider = RigProvider()
+        monkeypatch.setattr(lifecycle, "chosen", lambda settings, emit: rig.provider)
+        monkeypatch.setattr(lifecycle, "cluster_for", lambda spec, timeouts, emit: RigCluster(spec, timeouts, emit))
 
     def spec(self, settings: Settings, name: str) -> ClusterSpec:
         """The plan prepare makes of these settings (the same settings, the same plan)."""
-        return build_spec(
+        public = self.paths.state_dir / "id_ed25519.pub"
+        public.parent.mkdir(parents=True, exist_ok=True)
+        public.write_text("ssh-ed25519 AAAA test\n")
+        return build_plan(
             settings,
             name=name,
             provider="docker",
             image="orka-node:0123456789ab",
             tools_image="orka-node-tools:0123456789ab",
             ssh_private_key=self.paths.state_dir / "id_ed25519",
-            ssh_public_key=self.paths.state_dir / "id_ed25519.pub",
-            repo_root=self.tmp_path,
+            ssh_public_key=public,
             wheelhouse=self.tmp_path / "wheelhouse",
-            upload_dir=self.paths.upload_dir,
         )
 
     def kept(self, settings: Settings) -> ClusterSpec:
@@ -167,8 +192,8 @@ def test_a_kept_cluster_that_is_not_running_is_not_reused(rig: Rig) -> None:
         assert rig.events == ["prepare", "destroy 3", "prepare", "up 3", "wait_ready 3"]
 
 
-def test_docker_objects_of_an_earlier_run_without_its_plan_go_first(rig: Rig) -> None:
-    rig.docker["container"] = ["0123abcd"]
+def test_leftovers_of_an_earlier_run_without_its_plan_go_first(rig: Rig) -> None:
+    rig.leftovers = True
     with started(settings(), name=NAME, emit=lambda line: None):
         assert rig.events == ["prepare", "destroy 3", "prepare", "up 3", "wait_ready 3"]
 

@@ -108,3 +108,46 @@ def test_orka_has_no_import_cycle() -> None:
 def test_every_method_folder_is_found_by_the_registry() -> None:
     folders = sorted(p.name for p in (PACKAGE / "methods").iterdir() if (p / "__init__.py").is_file())
     assert sorted(methods.names()) == folders
+
+
+# Where a method's name may stand: its own folder, the registry that finds the folders, and the runner,
+# a library of its own whose `salt` task calls Salt on a master (a task, not the method).
+NAMES_MAY_STAND = ("orka/methods/", "orka/runner/")
+
+
+def _strings(path: Path) -> Iterator[tuple[int, str]]:
+    """Every string constant of a module that is not a docstring, with its line."""
+    tree = ast.parse(path.read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            yield node.lineno, node.value
+
+
+def method_words() -> set[str]:
+    """Each method's name, and its masters' names and roles."""
+    words = set(methods.names())
+    for descriptor in methods.descriptors():
+        words |= {m.name for m in descriptor.masters} | {m.role for m in descriptor.masters}
+    return words
+
+
+def test_a_method_is_one_folder_its_names_stand_nowhere_else_in_orka() -> None:
+    words = method_words()
+    found = []
+    for path in modules().values():
+        relative = path.relative_to(REPO_ROOT).as_posix()
+        if relative.startswith(NAMES_MAY_STAND):
+            continue
+        for line, text in _strings(path):
+            named = sorted(w for w in words if text == w or text.startswith((f"{w}.", f"{w}:")))
+            if named:
+                found.append(f"{relative}:{line}: {text!r}")
+    assert found == [], "method names outside orka/methods/<method>/:\n" + "\n".join(found)

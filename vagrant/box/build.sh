@@ -4,7 +4,7 @@
 # image is configured (vagrant/image/configure.sh) and then as a VM
 # (configure.sh here), install the wheelhouse's tools into it, lay it out on a
 # bootable disk without loop devices or mounts, and pack a Vagrant box.
-# orka runs this only when the recipe's hash changed (orka/box.py).
+# orka runs this only when the recipe's hash changed (orka/providers/box.py).
 #   usage: build.sh BOX_FILE RECIPE_HASH WHEELHOUSE
 set -euo pipefail
 box_file=$1
@@ -36,13 +36,14 @@ debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" "$mirror"
 
 echo "[box] configuring systemd, sshd, the vagrant user and the VM's boot"
 cp "$image_recipe/configure.sh" "$rootfs/tmp/configure-image.sh"
+cp "$image_recipe/container-units.txt" "$rootfs/tmp/container-units.txt"
 cp "$here/configure.sh" "$rootfs/tmp/configure-box.sh"
 cp "$here/vagrant-insecure.pub" "$rootfs/tmp/vagrant-insecure.pub"
 # A clean environment: the host's (PIP_FIND_LINKS, proxies, locale) is not the VM's.
 in_root() { env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 chroot "$rootfs" "$@"; }
 { in_root /bin/bash /tmp/configure-image.sh && in_root /bin/bash /tmp/configure-box.sh; } \
   > "$work/configure.log" 2>&1 || { tail -30 "$work/configure.log" >&2; exit 1; }
-rm -f "$rootfs"/tmp/configure-*.sh "$rootfs/tmp/vagrant-insecure.pub"
+rm -f "$rootfs"/tmp/configure-*.sh "$rootfs/tmp/vagrant-insecure.pub" "$rootfs/tmp/container-units.txt"
 
 # As the docker provider's tools image does: a VM under software emulation
 # would spend minutes of a shared CPU installing salt at every bring-up;
@@ -57,7 +58,7 @@ rm -rf "$rootfs/srv/orka/wheelhouse" "$rootfs/tmp/install-tools.sh"
 echo "$recipe_hash" > "$rootfs/etc/orka-box"
 
 echo "[box] making the disk (${disk_mib} MiB: syslinux boot partition, ext4 root)"
-kernel=$(ls "$rootfs"/boot/vmlinuz-* | sort -V | tail -1)
+kernel=$(printf '%s\n' "$rootfs"/boot/vmlinuz-* | sort -V | tail -1)
 initrd=$rootfs/boot/initrd.img-${kernel##*/vmlinuz-}
 mkfs.vfat -n ORKA-BOOT -C "$work/boot.fat" $((boot_mib * 1024)) >/dev/null
 mcopy -i "$work/boot.fat" "$kernel" ::/vmlinuz

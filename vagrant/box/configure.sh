@@ -8,10 +8,7 @@ set -euo pipefail
 
 # The image's configure step masks what makes no sense in a container; a VM
 # needs every one of them (udev for its devices, the root remount, a console).
-systemctl unmask getty@tty1.service console-getty.service \
-  systemd-udevd.service systemd-udev-trigger.service \
-  systemd-modules-load.service sys-kernel-debug.mount sys-kernel-tracing.mount \
-  systemd-remount-fs.service systemd-firstboot.service
+grep -v '^#' /tmp/container-units.txt | xargs systemctl unmask
 
 # No fsck at boot (pass 0): a throwaway node's disk is new, and under
 # emulation the check costs a boot a dozen seconds.

@@ -20,9 +20,9 @@ debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" "$mirror"
 rm -f "$rootfs.log"
 
 echo "[image] configuring systemd, sshd and the vagrant user"
-cp "$here/configure.sh" "$rootfs/tmp/configure.sh"
+cp "$here/configure.sh" "$here/container-units.txt" "$rootfs/tmp/"
 chroot "$rootfs" /bin/bash /tmp/configure.sh
-rm -f "$rootfs/tmp/configure.sh"
+rm -f "$rootfs/tmp/configure.sh" "$rootfs/tmp/container-units.txt"
 
 echo "[image] docker import as $tag"
 tar -C "$rootfs" -c . | docker import \

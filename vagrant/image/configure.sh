@@ -46,11 +46,8 @@ ExecStartPre=/usr/sbin/sshd -t
 CONF
 systemctl enable ssh.service
 
-# Units that make no sense or hang in a container.
-systemctl mask getty@tty1.service console-getty.service \
-  systemd-udevd.service systemd-udev-trigger.service \
-  systemd-modules-load.service sys-kernel-debug.mount sys-kernel-tracing.mount \
-  systemd-remount-fs.service systemd-firstboot.service 2>/dev/null || true
+# Units that make no sense or hang in a container (the list beside this file, copied in by build.sh).
+grep -v '^#' /tmp/container-units.txt | xargs systemctl mask 2>/dev/null || true
 
 # A clean machine id per container, made by systemd at boot.
 : > /etc/machine-id

@@ -2,6 +2,13 @@
 
 from orka.methods.descriptor import Descriptor, Master
 
+# Where the control node holds the spike's Ansible folder, as the spike's hand commands name it.
+CONFIG = "/opt/orka/ansible/config"
+# On an existing fleet: a root-only copy of each node's login key, and each node's login for Ansible.
+FLEET_KEYS = "/root/.ssh/orka_fleet"
+HOST_VARS = "/etc/ansible/host_vars"
+CLUSTER_KEY = "/root/.ssh/orka_cluster"  # where ansible-master.sh installs the control node's key
+
 DESCRIPTOR = Descriptor(
     name="ansible",
     summary="the Ansible method",
@@ -11,4 +18,6 @@ DESCRIPTOR = Descriptor(
     masters=(Master("ansible-master", "ansible-master", 11),),
     effort_patterns=("*.yml", "*.j2", "*.cfg"),
     preflight="orka.methods.ansible.files:preflight",
+    provision="orka.methods.ansible.provision:provision",
+    teardown_on_hosts=f"rm -rf {FLEET_KEYS} {CLUSTER_KEY} {HOST_VARS}",
 )

@@ -15,17 +15,17 @@ from typing import Any
 
 import yaml
 
+from orka.methods.ansible import CONFIG, DESCRIPTOR
 from orka.methods.base import MachineUnreachable, Method, MethodError
+from orka.plan import layout
 from orka.results.record import HostOutcome, PhaseResult
-from orka.spec import NODE_SOURCE
 
-CONTROL = "ansible-master"
-CONFIG = "/opt/orka/ansible/config"
+CONTROL = DESCRIPTOR.masters[0].name
 ORCHESTRATION = "orchestrate.yml"
 # orka's callback, for orka's runs only: the hand commands keep Ansible's usual output.
 JSON_OUTPUT = (
     "env ANSIBLE_STDOUT_CALLBACK=orka_json ANSIBLE_LOAD_CALLBACK_PLUGINS=1 ANSIBLE_NOCOLOR=1 "
-    f"ANSIBLE_CALLBACK_PLUGINS={NODE_SOURCE}/vagrant/provision/ansible/callback_plugins"
+    f"ANSIBLE_CALLBACK_PLUGINS={layout.remote_method_dir(DESCRIPTOR.name)}/callback_plugins"
 )
 FAILURES = ("failed", "unreachable")
 # The SSH connect timeout of the spike's ansible.cfg: what a node that is down costs.

@@ -8,5 +8,6 @@ DESCRIPTOR = Descriptor(
     order=30,
     color="#2e9e6b",
     method_class="orka.methods.custom.method:CustomMethod",
+    own_tool="orka-runner",
     effort_patterns=("*.yml",),
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from orka import __version__
 from orka.methods.base import Method
+from orka.methods.custom import DESCRIPTOR
 from orka.results.record import HostOutcome, PhaseResult
 from orka.runner import HostRun, RunReport, load_taskfile, parse_taskfile, run_taskfile
 from orka.settings import REPO_ROOT
@@ -44,7 +45,7 @@ class CustomMethod(Method):
     )
 
     def version(self) -> str:
-        return f"orka-runner {__version__}"
+        return f"{DESCRIPTOR.own_tool} {__version__}"
 
     def _phase(self, phase: str, report: RunReport, changes_fail: bool = False) -> PhaseResult:
         runs = report.runs()

@@ -12,4 +12,12 @@ DESCRIPTOR = Descriptor(
     agent_on_nodes=True,
     effort_patterns=("*.sls", "*.jinja"),
     preflight="orka.methods.salt.states:preflight",
+    provision="orka.methods.salt.provision:provision",
+    units=("salt-master.service", "salt-minion.service"),
+    # The minion orka installed on an existing fleet (its unit names orka), stopped while another method runs;
+    # salt-minion.sh starts it again.
+    inert_on_hosts=(
+        "if grep -qs 'installed by orka' /etc/systemd/system/salt-minion.service; then "
+        "systemctl disable --now --quiet salt-minion; fi"
+    ),
 )

@@ -17,9 +17,11 @@ from collections.abc import Callable
 from typing import Any
 
 from orka.methods.base import MachineUnreachable, Method, MethodError
+from orka.methods.salt import DESCRIPTOR
 from orka.results.record import HostOutcome, PhaseResult
 
-MASTER = "orka-master"
+MASTER = DESCRIPTOR.masters[0].name
+
 ORCHESTRATION = "orch.secondary"
 # How long the salt CLI waits for a minion that does not answer at all (-t);
 # minions that answer but are still busy are waited for (salt's find_job),

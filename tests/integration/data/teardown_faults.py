@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from orka.cluster import Cluster
+from orka.providers.base import Cluster
 
 
 def running_containers(cluster: Cluster) -> list[str]:

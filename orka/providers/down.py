@@ -17,12 +17,14 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from orka import libvirt_objects, processes
-from orka.cluster import LABEL, STATE_ROOT, Cluster, ClusterPaths, read_spec, remove_docker_leftovers
 from orka.errors import ClusterError
+from orka.plan.layout import CLUSTER_NAME, LABEL
+from orka.plan.spec import ClusterSpec
+from orka.plan.state import STATE_ROOT, ClusterPaths, read_spec
 from orka.progress import Emit
+from orka.providers import cluster_for, libvirt, processes
+from orka.providers.docker import remove_docker_leftovers
 from orka.settings import Timeouts
-from orka.spec import CLUSTER_NAME, ClusterSpec
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ def find(name: str) -> Leftovers:
         containers=_labelled("container", name),
         networks=_labelled("network", name),
         folders=tuple(folder for folder in _folders(paths) if folder.exists()),
-        libvirt=libvirt_objects.find(name).names(),
+        libvirt=libvirt.find(name).names(),
     )
 
 
@@ -109,15 +111,17 @@ def remove(name: str, timeouts: Timeouts, emit: Emit) -> Leftovers:
     paths = ClusterPaths.for_name(name)
     spec = _readable_spec(paths)
     if spec is not None:
-        Cluster(spec, timeouts, emit).destroy()  # also a VM provider's machines, through Vagrant
+        # The plan's own provider removes it: a VM provider's machines through Vagrant, an existing fleet's
+        # keys from its hosts.
+        cluster_for(spec, timeouts, emit).destroy()
     else:
         # No plan to hand Vagrant: what orka can find by itself is all there is to remove.
         processes.stop(processes.started_for(paths.spec_file))
         remove_docker_leftovers(name)
         for folder in found.folders:
             shutil.rmtree(folder, ignore_errors=True)
-    if libvirt_objects.find(name):  # a VM cluster whose plan is gone, or that Vagrant failed to destroy
-        libvirt_objects.remove(name)
+    if libvirt.find(name):  # a VM cluster whose plan is gone, or that Vagrant failed to destroy
+        libvirt.remove(name)
     left = find(name)
     if left:
         raise ClusterError(f"cluster {name}: could not remove {left.describe()}; try `orka down --name {name}` again")
@@ -136,5 +140,5 @@ def names_here() -> list[str]:
         )
         names.update(result.stdout.split())
     names.update(spec.parent.name for spec in processes.plans_in_use(STATE_ROOT / "clusters"))
-    names.update(libvirt_objects.cluster_names())
+    names.update(libvirt.cluster_names())
     return sorted(name for name in names if CLUSTER_NAME.match(name))

@@ -13,9 +13,11 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from orka.cluster import Cluster, ClusterPaths, started
 from orka.errors import ClusterError
+from orka.plan.state import ClusterPaths
 from orka.progress import Emit
+from orka.providers.base import Cluster
+from orka.providers.lifecycle import started
 from orka.settings import Settings
 
 # Vagrant's docker provider, setting up a machine's network, lists every docker
@@ -46,7 +48,7 @@ class ClusterPool:
         self.close()
         emit = emit or self.emit
         settings = dataclasses.replace(self.settings, methods=methods)
-        log = ClusterPaths.for_name(self.name).log_file
+        log = ClusterPaths.for_name(self.name).log_file()
         for attempt in range(RACE_RETRIES + 1):
             logged = log.stat().st_size if log.exists() else 0
             self.attempts = attempt + 1

@@ -35,8 +35,28 @@ def parse_ssh_address(line: str) -> tuple[str, str, int] | None:
     return match["machine"], match["host"], int(match["port"])
 
 
-def render(entries: Iterable[SshEntry]) -> str:
-    """An ssh_config with the options Vagrant's own `ssh-config` gives (throwaway hosts: no host key check)."""
+def _quoted(path: str) -> str:
+    return f'"{path}"' if " " in path else path
+
+
+def render(
+    entries: Iterable[SshEntry],
+    *,
+    known_hosts: str | None = None,
+    connect_timeout_s: int | None = None,
+    log_level: str = "FATAL",
+) -> str:
+    """An ssh_config with one `Host` per machine, by orka's name for it.
+
+    As Vagrant's own `ssh-config` gives it by default: throwaway machines, no
+    host key check. With known_hosts (an existing fleet's), a host seen first
+    is added to it and one whose key changed is refused (accept-new); and no
+    prompt ever waits for a person (BatchMode), each connect bounded."""
+    if known_hosts is None:
+        checking = "  UserKnownHostsFile /dev/null\n  StrictHostKeyChecking no\n"
+    else:
+        checking = f"  StrictHostKeyChecking accept-new\n  UserKnownHostsFile {_quoted(known_hosts)}\n"
+    bounded = f"  BatchMode yes\n  ConnectTimeout {connect_timeout_s}\n" if connect_timeout_s else ""
     blocks = []
     for entry in entries:
         blocks.append(
@@ -44,11 +64,11 @@ def render(entries: Iterable[SshEntry]) -> str:
             f"  HostName {entry.address}\n"
             f"  User {entry.user}\n"
             f"  Port {entry.port}\n"
-            "  UserKnownHostsFile /dev/null\n"
-            "  StrictHostKeyChecking no\n"
+            f"{checking}"
             "  PasswordAuthentication no\n"
-            f"  IdentityFile {entry.identity_file}\n"
+            f"  IdentityFile {_quoted(entry.identity_file)}\n"
             "  IdentitiesOnly yes\n"
-            "  LogLevel FATAL\n"
+            f"{bounded}"
+            f"  LogLevel {log_level}\n"
         )
     return "\n".join(blocks)

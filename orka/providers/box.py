@@ -20,9 +20,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from orka.errors import OrkaError
-from orka.libvirt_objects import POOL, pool_volumes, virsh
 from orka.locks import file_lock
 from orka.progress import Emit, run_showing, step
+from orka.providers.virsh import POOL, pool_volumes, virsh
 from orka.settings import REPO_ROOT
 
 ORKA_BOX = "orka/bookworm"
@@ -32,6 +32,7 @@ BOX_RECIPE = REPO_ROOT / "vagrant" / "box"
 # What the box takes from the other recipes: a change to any rebuilds it.
 SHARED_INPUTS = (
     REPO_ROOT / "vagrant" / "image" / "configure.sh",
+    REPO_ROOT / "vagrant" / "image" / "container-units.txt",
     REPO_ROOT / "vagrant" / "image" / "packages.txt",
     REPO_ROOT / "vagrant" / "provision" / "install-tools.sh",
 )

@@ -14,12 +14,27 @@ Where libvirt is not installed or not running there is nothing to find.
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
-URI = "qemu:///system"
-POOL = "default"
-MACHINE = r"(?:orka-master|ansible-master|orka-node-\d+)"
+from orka import methods
+from orka.plan.layout import NODE_PREFIX
+from orka.plan.spec import ClusterSpec
+from orka.plan.state import CACHE_ROOT
+from orka.progress import Emit
+from orka.providers.box import ensure_box
+from orka.providers.vagrant import VagrantCluster, VagrantProvider
+from orka.providers.virsh import POOL, listed, pool_volumes, virsh
+from orka.settings import Settings, Timeouts
+
+# A machine's name: a method's master, or a node.
+MACHINE = (
+    "(?:"
+    + "|".join(
+        [*(re.escape(m.name) for d in methods.descriptors() for m in d.masters), rf"{re.escape(NODE_PREFIX)}\d+"]
+    )
+    + ")"
+)
 # A domain's name, and the cluster it belongs to.
 DOMAIN = re.compile(rf"^(?P<cluster>.+)-{MACHINE}$")
 
@@ -42,34 +57,6 @@ class LibvirtObjects:
         )
 
 
-def virsh(*args: str) -> subprocess.CompletedProcess[str] | None:
-    """virsh on the system connection; None where virsh is not installed."""
-    try:
-        return subprocess.run(["virsh", "-c", URI, *args], capture_output=True, text=True, timeout=120, check=False)
-    except FileNotFoundError:
-        return None
-
-
-def _listed(*args: str) -> list[str]:
-    result = virsh(*args)
-    if result is None or result.returncode != 0:
-        return []
-    return [line.strip() for line in result.stdout.splitlines() if line.strip()]
-
-
-def parse_vol_list(output: str) -> list[str]:
-    """Volume names from `virsh vol-list POOL`: the first column below the rule (no --name for volumes)."""
-    lines = output.splitlines()
-    rule = next((i for i, line in enumerate(lines) if line.startswith("---")), len(lines))
-    return [line.split()[0] for line in lines[rule + 1 :] if line.strip()]
-
-
-def pool_volumes(pool: str = POOL) -> list[str]:
-    """The volumes of a libvirt storage pool; none when libvirt or the pool is not there."""
-    result = virsh("vol-list", pool)
-    return parse_vol_list(result.stdout) if result is not None and result.returncode == 0 else []
-
-
 def select(name: str, domains: list[str], networks: list[str], volumes: list[str]) -> LibvirtObjects:
     """Of everything listed, what is the cluster's."""
     cluster = re.escape(name)
@@ -84,12 +71,12 @@ def select(name: str, domains: list[str], networks: list[str], volumes: list[str
 
 
 def find(name: str) -> LibvirtObjects:
-    return select(name, _listed("list", "--all", "--name"), _listed("net-list", "--all", "--name"), pool_volumes())
+    return select(name, listed("list", "--all", "--name"), listed("net-list", "--all", "--name"), pool_volumes())
 
 
 def cluster_names() -> set[str]:
     """The clusters that have a domain in libvirt."""
-    return {m["cluster"] for d in _listed("list", "--all", "--name") if (m := DOMAIN.match(d))}
+    return {m["cluster"] for d in listed("list", "--all", "--name") if (m := DOMAIN.match(d))}
 
 
 def remove(name: str) -> None:
@@ -103,3 +90,28 @@ def remove(name: str) -> None:
         virsh("net-undefine", network)
     for volume in find(name).volumes:
         virsh("vol-delete", volume, "--pool", POOL)
+
+
+class LibvirtCluster(VagrantCluster):
+    def remove_machines(self) -> None:
+        super().remove_machines()
+        if find(self.name):  # a domain Vagrant failed to destroy, or one a still-running `vagrant up` made
+            remove(self.name)
+
+    def exists(self) -> bool:
+        return super().exists() or bool(find(self.name).domains)
+
+
+class LibvirtProvider(VagrantProvider):
+    name = "libvirt"
+
+    def assets(self, settings: Settings, emit: Emit) -> tuple[Path, str, str]:
+        wheelhouse, _, _ = super().assets(settings, emit)
+        ensure_box(settings.box, self.name, wheelhouse, CACHE_ROOT, emit, settings.timeouts.up_s)
+        return wheelhouse, "", ""
+
+    def cluster(self, spec: ClusterSpec, timeouts: Timeouts, emit: Emit) -> LibvirtCluster:
+        return LibvirtCluster(spec, timeouts, emit)
+
+    def has_leftovers(self, name: str) -> bool:
+        return bool(find(name))

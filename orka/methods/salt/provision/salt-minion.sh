@@ -1,22 +1,21 @@
 #!/usr/bin/env bash
-# A Salt minion on a node: tools from the wheelhouse, its own key pair made by
-# orka on the host, and the master's public key, so it trusts that master only.
+# A Salt minion on a node: tools from the wheelhouse, its own key pair made by orka on the host, and
+# the master's public key, so it trusts that master only.
 #   usage: salt-minion.sh MINION_ID MASTER
-set -euo pipefail
+# shellcheck source=vagrant/provision/lib.sh
+. "$ORKA_PROVISION/lib.sh"
 id=$1
 master=$2
-upload=/tmp/orka-upload/salt
+upload=$ORKA_UPLOAD/salt
 
-bash /srv/orka/src/vagrant/provision/install-tools.sh
-for tool in salt-minion salt-call; do
-  ln -sf "/usr/local/lib/orka-tools/bin/$tool" "/usr/local/bin/$tool"
-done
+install_tools
+link_tools salt-minion salt-call
 
 install -d -m 0700 /etc/salt/pki/minion
 install -m 0400 "$upload/minion.pem" /etc/salt/pki/minion/minion.pem
 install -m 0644 "$upload/minion.pub" /etc/salt/pki/minion/minion.pub
 install -m 0644 "$upload/master.pub" /etc/salt/pki/minion/minion_master.pub
-rm -rf /tmp/orka-upload
+rm -rf "$ORKA_UPLOAD"
 
 install -d /etc/salt/minion.d
 # Retry the master every second instead of Salt's default ten, so a minion
@@ -36,20 +35,5 @@ enable_fqdns_grains: False
 master_tries: -1
 CONF
 
-cat > /etc/systemd/system/salt-minion.service <<'UNIT'
-[Unit]
-Description=Salt minion (installed by orka from its wheelhouse)
-After=network.target
-
-[Service]
-ExecStart=/usr/local/bin/salt-minion
-KillMode=process
-Restart=on-failure
-
-[Install]
-WantedBy=multi-user.target
-UNIT
-systemctl daemon-reload
-systemctl enable --quiet salt-minion
-systemctl restart salt-minion
+install_unit salt-minion "Salt minion" /usr/local/bin/salt-minion KillMode=process Restart=on-failure
 echo "orka: salt-minion $id started, master $master"

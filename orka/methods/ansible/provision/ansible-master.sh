@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The Ansible control node: ansible-core from the wheelhouse, the cluster's private key (the nodes
+# hold only its public key: agentless), the inventory, and the spike's ansible.cfg as the
+# system-wide one, so the hand commands (`sudo ansible all -m ping`) use it from any folder.
+#   usage: ansible-master.sh CONFIG_DIR PRIMARY SECONDARY...
+# shellcheck source=vagrant/provision/lib.sh
+. "$ORKA_PROVISION/lib.sh"
+config=$1
+primary=$2
+shift 2
+
+install_tools
+link_tools ansible ansible-playbook ansible-config ansible-inventory ansible-doc
+
+install -d -m 0700 /root/.ssh
+install -m 0600 "$ORKA_UPLOAD/ssh/id_ed25519" /root/.ssh/orka_cluster
+rm -rf "$ORKA_UPLOAD"
+
+install -d /etc/ansible
+ln -sfn "$config/ansible.cfg" /etc/ansible/ansible.cfg
+{
+  printf '[primary]\n%s\n\n[secondaries]\n' "$primary"
+  printf '%s\n' "$@"
+  printf '\n[nodes:children]\nprimary\nsecondaries\n\n[nodes:vars]\n'
+  printf 'ansible_user=vagrant\nansible_ssh_private_key_file=/root/.ssh/orka_cluster\norka_method=ansible\n'
+} > /etc/ansible/hosts
+echo "orka: ansible control node ready for $(($# + 1)) nodes"

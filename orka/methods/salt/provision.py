@@ -1,0 +1,46 @@
+"""What the Salt method gives its machines: the master its tree, keys and pillar, each minion its keys."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+from orka.methods.salt import DESCRIPTOR
+from orka.methods.salt.keys import ensure_salt_keys
+from orka.plan import layout
+from orka.plan.spec import Folder, MachineSpec, PlanInputs, Work
+
+MASTER = DESCRIPTOR.masters[0]
+SCRIPTS = Path(__file__).resolve().parent / "provision"
+REMOTE_SCRIPTS = layout.remote_method_dir(DESCRIPTOR.name)
+REMOTE_TREE = "/srv/salt"  # what the master serves, as the spike's notes name it
+
+
+def pillar(inputs: PlanInputs) -> str:
+    """The cluster's shape as the desired state reads it: the master's `orka` pillar, compact JSON."""
+    nodes = [m.name for m in inputs.nodes]
+    shape = {"method": DESCRIPTOR.name, "cluster_size": len(nodes), "primary": inputs.primary, "nodes": nodes}
+    return json.dumps(shape, separators=(",", ":"))
+
+
+def provision(machine: MachineSpec, inputs: PlanInputs) -> Work:
+    if machine.role != MASTER.role and machine.role != layout.NODE_ROLE:
+        return Work()
+    minions = [m.name for m in inputs.nodes]
+    keys = ensure_salt_keys(Path(inputs.keys_dir) / "salt-keys", minions)
+    scripts = (Folder(str(SCRIPTS), REMOTE_SCRIPTS),)
+    if machine.role == MASTER.role:
+        uploads = [("salt/master.pem", keys / "master.pem"), ("salt/master.pub", keys / "master.pub")]
+        uploads += [(f"salt/minions/{minion}.pub", keys / f"{minion}.pub") for minion in minions]
+        return Work(
+            folders=(*scripts, Folder(str(inputs.settings.salt_tree), REMOTE_TREE)),
+            commands=(shlex.join(["bash", f"{REMOTE_SCRIPTS}/salt-master.sh", pillar(inputs)]),),
+            uploads=tuple((name, str(path)) for name, path in uploads),
+        )
+    own = [("minion.pem", f"{machine.name}.pem"), ("minion.pub", f"{machine.name}.pub"), ("master.pub", "master.pub")]
+    return Work(
+        folders=scripts,
+        commands=(shlex.join(["bash", f"{REMOTE_SCRIPTS}/salt-minion.sh", machine.name, MASTER.name]),),
+        uploads=tuple((f"salt/{name}", str(keys / source)) for name, source in own),
+    )

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The Salt master: tools from the wheelhouse, the keys orka made on the host (master pair, every
+# minion's public key), the pillar. auto_accept stays off: only minions whose keys orka seeded get in.
+#   usage: salt-master.sh PILLAR_JSON
+# shellcheck source=vagrant/provision/lib.sh
+. "$ORKA_PROVISION/lib.sh"
+pillar=$1
+upload=$ORKA_UPLOAD/salt
+
+install_tools
+link_tools salt salt-master salt-key salt-run salt-call
+
+install -d -m 0700 /etc/salt/pki/master /etc/salt/pki/master/minions
+install -m 0400 "$upload/master.pem" /etc/salt/pki/master/master.pem
+install -m 0644 "$upload/master.pub" /etc/salt/pki/master/master.pub
+rm -f /etc/salt/pki/master/minions/*
+for key in "$upload"/minions/*.pub; do
+  install -m 0644 "$key" "/etc/salt/pki/master/minions/$(basename "$key" .pub)"
+done
+rm -rf "$ORKA_UPLOAD"
+
+install -d /etc/salt/master.d /srv/pillar
+cat > /etc/salt/master.d/orka.conf <<'CONF'
+interface: 0.0.0.0
+auto_accept: False
+open_mode: False
+file_roots:
+  base: [/srv/salt]
+pillar_roots:
+  base: [/srv/pillar]
+CONF
+printf "base:\n  '*':\n    - orka\n" > /srv/pillar/top.sls
+echo "orka: $pillar" > /srv/pillar/orka.sls
+
+install_unit salt-master "Salt master" /usr/local/bin/salt-master LimitNOFILE=100000 Restart=on-failure
+echo "orka: salt-master started with $(find /etc/salt/pki/master/minions -type f | wc -l) pre-seeded minion keys"

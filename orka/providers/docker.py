@@ -1,0 +1,239 @@
+"""provider docker: systemd node containers through Vagrant's docker provider (CI, build agents, laptops
+without a hypervisor). The node image is orka's own, built offline from Debian's packages and cached by
+its recipe's hash; machines that install the tools run a layer of it with them installed already."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from orka.errors import ClusterError, ImageError
+from orka.locks import file_lock
+from orka.plan.build import masters_of, needs_tools
+from orka.plan.layout import LABEL, NODE_ROLE
+from orka.plan.spec import ClusterSpec
+from orka.plan.sshconfig import SshEntry, render
+from orka.plan.state import CACHE_ROOT, INSTALL_TOOLS, WHEELHOUSE_PINS
+from orka.plan.wheelhouse import ensure_wheelhouse
+from orka.progress import Emit, run_showing, step
+from orka.providers.vagrant import VagrantCluster, VagrantProvider
+from orka.settings import Settings, Timeouts
+
+IMAGE_REPOSITORY = "orka-node"
+TOOLS_REPOSITORY = "orka-node-tools"
+# inotify instances one systemd node container takes (measured: the kernel's
+# default of 128 per user let 23 boot and stopped the 24th).
+INOTIFY_PER_CONTAINER = 5
+INOTIFY_LIMIT = Path("/proc/sys/fs/inotify/max_user_instances")
+
+
+# -- docker's objects of a cluster ------------------------------------------------
+
+
+def docker_objects(kind: str, name: str | None) -> list[str]:
+    """IDs of containers or networks labelled by orka (one cluster, or all when name is None)."""
+    label = f"{LABEL}={name}" if name else LABEL
+    listing = ["docker", "ps", "-aq"] if kind == "container" else ["docker", "network", "ls", "-q"]
+    result = subprocess.run([*listing, "--filter", f"label={label}"], capture_output=True, text=True, check=False)
+    return result.stdout.split()
+
+
+def remove_docker_leftovers(name: str | None, settle_s: float = 1.0) -> int:
+    """Remove orka's containers (with their anonymous volumes) and networks; return how many.
+
+    A `vagrant up` stopped midway can leave a `docker create` in flight in the
+    daemon that lands after a first look, so look again settle_s later, until
+    a look finds nothing.
+    """
+    removed = 0
+    for attempt in range(10):
+        containers = docker_objects("container", name)
+        if containers:
+            subprocess.run(["docker", "rm", "-f", "-v", *containers], capture_output=True, check=False)
+        networks = docker_objects("network", name)
+        if networks:
+            subprocess.run(["docker", "network", "rm", *networks], capture_output=True, check=False)
+        removed += len(containers) + len(networks)
+        if attempt > 0 and not containers and not networks:
+            break
+        time.sleep(settle_s)
+    return removed
+
+
+def check_host_limits(machines: int) -> None:
+    """Refuse, with the fix, a docker cluster this host's kernel limits would half boot."""
+    try:
+        limit = int(INOTIFY_LIMIT.read_text())
+    except (OSError, ValueError):
+        return
+    if limit < machines * INOTIFY_PER_CONTAINER:
+        raise ClusterError(
+            f"fs.inotify.max_user_instances is {limit}: too low for systemd in {machines} node containers; "
+            f"fix: sudo sysctl -w fs.inotify.max_user_instances=8192 (make spike and make test do it)"
+        )
+
+
+# -- the node image ---------------------------------------------------------------
+def recipe_hash(recipe_dir: Path) -> str:
+    """A digest of every file of the recipe: any change rebuilds the image."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in recipe_dir.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(recipe_dir).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def image_tag(recipe_dir: Path) -> str:
+    return f"{IMAGE_REPOSITORY}:{recipe_hash(recipe_dir)}"
+
+
+def image_exists(tag: str) -> bool:
+    result = subprocess.run(["docker", "image", "inspect", tag], capture_output=True, check=False)
+    return result.returncode == 0
+
+
+def ensure_image(recipe_dir: Path, lock_dir: Path, emit: Emit) -> str:
+    """Return the tag of the node image for this recipe, building it when missing."""
+    tag = image_tag(recipe_dir)
+    if image_exists(tag):
+        return tag
+    with file_lock(lock_dir / "image.lock"):
+        if image_exists(tag):  # another worker built it while we waited
+            return tag
+        _check_can_build()
+        with step(emit, f"building node image {tag} from {recipe_dir} (debootstrap, about a minute)"):
+            _run_build(recipe_dir, tag, emit)
+    return tag
+
+
+def _check_can_build() -> None:
+    if shutil.which("debootstrap") is None:
+        raise ImageError("debootstrap not found: apt-get install debootstrap (make spike installs it)")
+    if os.geteuid() != 0:
+        raise ImageError("building the node image needs root (debootstrap and chroot): run as root")
+
+
+def _run_build(recipe_dir: Path, tag: str, emit: Emit) -> None:
+    code, tail = run_showing(["bash", str(recipe_dir / "build.sh"), tag, tag.split(":", 1)[1]], "[image]", emit)
+    if code != 0:
+        raise ImageError(f"node image build failed ({recipe_dir}/build.sh):\n" + "\n".join(tail))
+
+
+def tools_image_tag(base_tag: str, wheelhouse: Path, install_script: Path) -> str:
+    digest = hashlib.sha256()
+    for part in (base_tag.encode(), wheelhouse.name.encode(), install_script.read_bytes()):
+        digest.update(part + b"\0")
+    return f"{TOOLS_REPOSITORY}:{digest.hexdigest()[:12]}"
+
+
+def ensure_tools_image(base_tag: str, wheelhouse: Path, install_script: Path, lock_dir: Path, emit: Emit) -> str:
+    """The node image with the wheelhouse's tools already installed by the provisioning script.
+
+    The same script runs again at provisioning and finds its stamp, so nodes
+    start with salt and ansible-core in place instead of each spending a
+    quarter of a minute of a shared CPU installing them.
+    """
+    tag = tools_image_tag(base_tag, wheelhouse, install_script)
+    if image_exists(tag):
+        return tag
+    with file_lock(lock_dir / "image.lock"):
+        if image_exists(tag):
+            return tag
+        with step(emit, f"installing the wheelhouse's tools into image {tag}"):
+            builder = f"orka-build-{tag.split(':', 1)[1]}"
+            subprocess.run(["docker", "rm", "-f", builder], capture_output=True, check=False)
+            try:
+                run = subprocess.run(
+                    [
+                        "docker", "run", "--name", builder, "--label", "orka.image=builder",
+                        "-v", f"{wheelhouse}:/srv/orka/wheelhouse:ro",
+                        "-v", f"{install_script}:/tmp/install-tools.sh:ro",
+                        base_tag, "bash", "/tmp/install-tools.sh",
+                    ],
+                    capture_output=True, text=True, check=False,
+                )  # fmt: skip
+                if run.returncode != 0:
+                    raise ImageError(f"installing tools into the node image failed:\n{run.stdout}{run.stderr}")
+                commit = subprocess.run(
+                    [
+                        "docker", "commit",
+                        "--change", 'CMD ["/sbin/init"]',
+                        "--change", f"LABEL orka.image=node orka.tools={tag}",
+                        builder, tag,
+                    ],
+                    capture_output=True, text=True, check=False,
+                )  # fmt: skip
+                if commit.returncode != 0:
+                    raise ImageError(f"docker commit of the tools image failed: {commit.stderr.strip()}")
+            finally:
+                subprocess.run(["docker", "rm", "-f", builder], capture_output=True, check=False)
+    return tag
+
+
+# -- the cluster ------------------------------------------------------------------
+
+
+class DockerCluster(VagrantCluster):
+    def write_ssh_config(self) -> None:
+        """What `vagrant ssh-config` says, from the addresses `vagrant up` printed (a second Vagrant run
+        costs 3-4 s of Ruby start-up); orka's key is the only one a container takes."""
+        addresses = self.ssh_addresses
+        if any(m.name not in addresses for m in self.machines):
+            super().write_ssh_config()
+            return
+        entries = (
+            SshEntry(m.name, *addresses[m.name], user="vagrant", identity_file=self.spec.ssh_private_key)
+            for m in self.machines
+        )
+        self.paths.ssh_config.write_text(render(entries))
+
+    def exists(self) -> bool:
+        return bool(docker_objects("container", self.name))
+
+    def is_running(self) -> bool:
+        if not self.paths.dotfile.exists():
+            return False
+        # One docker call instead of a slow `vagrant status`.
+        running = subprocess.run(
+            ["docker", "ps", "-q", "--filter", f"label={LABEL}={self.name}", "--filter", "status=running"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.split()
+        return len(running) == len(self.machines)
+
+    def remove_machines(self) -> None:
+        # By orka's label, never `vagrant destroy`: on the docker provider Vagrant 2.3 also removes every idle
+        # network named vagrant_network_*, other clusters' included (its DestroyNetwork action), and it is slower.
+        remove_docker_leftovers(self.name)
+
+
+class DockerProvider(VagrantProvider):
+    name = "docker"
+
+    def check_limits(self, settings: Settings) -> None:
+        check_host_limits(settings.cluster + len(masters_of(settings.methods)))
+
+    def assets(self, settings: Settings, emit: Emit) -> tuple[Path, str, str]:
+        # The image (debootstrap, network bound) and the wheelhouse (pip, CPU bound) are independent:
+        # built side by side on a cold machine.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            image = pool.submit(ensure_image, settings.image_recipe, CACHE_ROOT, emit)
+            wheels = pool.submit(ensure_wheelhouse, WHEELHOUSE_PINS, CACHE_ROOT / "wheelhouse", emit)
+            image_tag, wheelhouse = image.result(), wheels.result()
+        roles = [role for _, _, role, _ in masters_of(settings.methods)] + [NODE_ROLE]
+        tools_tag = ""
+        if any(needs_tools(role, settings.methods) for role in roles):
+            tools_tag = ensure_tools_image(image_tag, wheelhouse, INSTALL_TOOLS, CACHE_ROOT, emit)
+        return wheelhouse, image_tag, tools_tag
+
+    def cluster(self, spec: ClusterSpec, timeouts: Timeouts, emit: Emit) -> DockerCluster:
+        return DockerCluster(spec, timeouts, emit)
+
+    def has_leftovers(self, name: str) -> bool:
+        return bool(docker_objects("container", name) or docker_objects("network", name))

@@ -1,0 +1,220 @@
+"""Clusters of machines orka makes, through Vagrant: the part every Vagrant provider shares.
+
+vagrant/Vagrantfile executes the plan (spec.json) as it stands; this module
+runs `vagrant` on it, in the cluster's own project folder, logging its whole
+output and showing its progress lines, and tears it down again. Vagrant runs
+in a session of its own so that Ctrl-C reaches only orka, which then stops it
+and tears down in order. The docker, libvirt and virtualbox modules add what
+is their own (what the machines are made from, how leftovers are found).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import vagrant
+from orka.errors import ClusterError
+from orka.plan import keys
+from orka.plan.build import build_plan
+from orka.plan.spec import ClusterSpec
+from orka.plan.sshconfig import parse_ssh_address
+from orka.plan.state import CACHE_ROOT, VAGRANT_DIR, WHEELHOUSE_PINS, ClusterPaths, write_spec
+from orka.plan.wheelhouse import ensure_wheelhouse
+from orka.progress import Emit, step
+from orka.providers import processes
+from orka.providers.base import Cluster, Provider
+from orka.settings import Settings, Timeouts
+
+# Vagrant phones home for updates unless told not to; nodes may only talk to us.
+VAGRANT_QUIET_ENV = {
+    "VAGRANT_CHECKPOINT_DISABLE": "1",
+    "VAGRANT_BOX_UPDATE_CHECK_DISABLE": "1",
+    "VAGRANT_NO_COLOR": "1",
+}
+# Lines of `vagrant up` worth showing as progress; the rest goes to the log.
+PROGRESS_MARKERS = ("Creating the container", "Machine booted and ready", "Running provisioner", "orka: ", "rror")
+
+
+class VagrantCluster(Cluster):
+    """A cluster Vagrant makes from the plan."""
+
+    def __init__(self, spec: ClusterSpec, timeouts: Timeouts, emit: Emit) -> None:
+        super().__init__(spec, timeouts, emit)
+        self.env = {
+            **os.environ,
+            **VAGRANT_QUIET_ENV,
+            "ORKA_SPEC": str(self.paths.spec_file),
+            "VAGRANT_DOTFILE_PATH": str(self.paths.dotfile),
+        }
+        root = str(self.paths.project_dir)
+        self._vagrant = vagrant.Vagrant(root=root, env=self.env, quiet_stdout=True, quiet_stderr=True)
+        # Each machine's SSH address as `vagrant up` printed it: machine -> (address, port).
+        self.ssh_addresses: dict[str, tuple[str, int]] = {}
+
+    def hand_command(self, machine: str, command: str) -> subprocess.CompletedProcess[str]:
+        """`cd vagrant && vagrant ssh MACHINE --command COMMAND`, as a user types it.
+
+        Nothing is added to the user's environment: the Vagrantfile finds the
+        cluster's plan itself, in vagrant/ for the default cluster and in its
+        own project folder for any other (an xdist worker's).
+        """
+        env = {**os.environ, **VAGRANT_QUIET_ENV}
+        env.pop("ORKA_SPEC", None)
+        env.pop("VAGRANT_DOTFILE_PATH", None)
+        return subprocess.run(
+            ["vagrant", "ssh", machine, "--command", command],
+            cwd=self.paths.project_dir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=self.timeouts.command_s,
+            check=False,
+        )
+
+    def up(self) -> None:
+        write_spec(self.spec, self.paths)
+        what = (
+            f"vagrant up {self.name}: {len(self.masters)} master(s) + {len(self.nodes)} nodes on {self.spec.provider}"
+        )
+        with step(self.emit, what):
+            self.vagrant_cmd(["up", "--provision", f"--provider={self.spec.provider}"], self.timeouts.up_s)
+
+    def write_ssh_config(self) -> None:
+        self.paths.ssh_config.write_text(str(self._vagrant.ssh_config()))
+
+    def machine_states(self) -> dict[str, str]:
+        """Vagrant's state of each machine ('running', 'not_created', ...); empty if unknown."""
+        if not self.paths.dotfile.exists():
+            return {}
+        try:
+            return {s.name: s.state or "unknown" for s in self._vagrant.status()}
+        except subprocess.CalledProcessError:
+            return {}
+
+    def exists(self) -> bool:
+        return any(state != "not_created" for state in self.machine_states().values())
+
+    def is_running(self) -> bool:
+        if not self.paths.dotfile.exists():
+            return False
+        states = self.machine_states()
+        return all(states.get(m.name) == "running" for m in self.machines)
+
+    def destroy(self) -> None:
+        """Remove every machine, network and state of this cluster; safe to call twice."""
+        with step(self.emit, f"destroying cluster {self.name}"), sigint_deferred():
+            # A `vagrant up` a killed run left (its own session outlives the run)
+            # would go on creating machines: stop it first.
+            processes.stop(processes.started_for(self.paths.spec_file))
+            self.remove_machines()
+            if self.paths.dotfile != VAGRANT_DIR / ".vagrant" or self.paths.dotfile.exists():
+                shutil.rmtree(self.paths.dotfile, ignore_errors=True)
+            shutil.rmtree(self.paths.state_dir, ignore_errors=True)
+
+    def remove_machines(self) -> None:
+        """The machines themselves: Vagrant's own destroy, unless a provider knows better."""
+        if self.paths.dotfile.exists():
+            self.vagrant_cmd(["destroy", "--force"], self.timeouts.up_s, check=False)
+
+    def vagrant_cmd(self, args: list[str], timeout: int, check: bool = True) -> None:
+        """Run vagrant, log everything, show progress lines, enforce a timeout."""
+        log_file = self.paths.log_file()
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        with log_file.open("a") as log:
+            log.write(f"\n$ vagrant {' '.join(args)}\n")
+            process = subprocess.Popen(
+                ["vagrant", *args],
+                cwd=self.paths.project_dir,
+                env=self.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+            timer = threading.Timer(timeout, _kill_group, [process])
+            timer.start()
+            start = time.monotonic()
+            try:
+                assert process.stdout is not None
+                for line in process.stdout:
+                    elapsed = f"{time.monotonic() - start:5.1f} s"
+                    log.write(f"{elapsed}  {line}")
+                    if (address := parse_ssh_address(line)) is not None:
+                        machine, host, port = address
+                        self.ssh_addresses[machine] = (host, port)
+                    if any(marker in line for marker in PROGRESS_MARKERS):
+                        self.emit(f"[orka]   {elapsed}  {line.strip()}")
+                code = process.wait()
+            except BaseException:
+                _kill_group(process)
+                raise
+            finally:
+                timer.cancel()
+        if time.monotonic() - start >= timeout:
+            raise ClusterError(f"`vagrant {args[0]}` did not finish in {timeout} s (timeouts.up); log: {log_file}")
+        if code != 0 and check:
+            tail = log_file.read_text().splitlines()[-25:]
+            raise ClusterError(f"`vagrant {' '.join(args)}` failed (exit {code}); log: {log_file}\n" + "\n".join(tail))
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@contextmanager
+def sigint_deferred() -> Iterator[None]:
+    """Let a teardown finish even if Ctrl-C is pressed again; re-raise after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed: list[bool] = []
+    previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
+
+
+class VagrantProvider(Provider):
+    """A provider through Vagrant: the wheelhouse and the cluster's key made, then the plan."""
+
+    def assets(self, settings: Settings, emit: Emit) -> tuple[Path, str, str]:
+        """(wheelhouse, plain image, tools image) of the machines; a VM provider has no images, but a box."""
+        wheelhouse = ensure_wheelhouse(WHEELHOUSE_PINS, CACHE_ROOT / "wheelhouse", emit)
+        return wheelhouse, "", ""
+
+    def check_limits(self, settings: Settings) -> None:
+        """Refuse, with the fix, a cluster this host cannot hold (nothing to refuse by default)."""
+
+    def prepare(self, settings: Settings, name: str, emit: Emit) -> ClusterSpec:
+        self.check_limits(settings)
+        paths = ClusterPaths.for_name(name)
+        wheelhouse, image, tools_image = self.assets(settings, emit)
+        private_key, public_key = keys.ensure_ssh_keypair(paths.state_dir, comment=f"orka-{name}")
+        return build_plan(
+            settings,
+            name=name,
+            provider=self.name,
+            ssh_private_key=private_key,
+            ssh_public_key=public_key,
+            wheelhouse=wheelhouse,
+            image=image,
+            tools_image=tools_image,
+        )
