@@ -10,11 +10,15 @@ class OrkaError(Exception):
 class SettingsError(OrkaError):
     """The settings are not valid. Carries every problem found, not just the first."""
 
-    def __init__(self, source: str, problems: list[str]) -> None:
+    def __init__(self, source: str, problems: list[str], lines: list[int | None] | None = None) -> None:
+        """lines: each problem's line in the file, where it has one (not for a default or an override)."""
         self.source = source
         self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid settings in {source}:\n{lines}")
+        self.lines = lines or [None] * len(problems)
+        listed = "\n".join(
+            f"  - {p} (line {n})" if n else f"  - {p}" for p, n in zip(problems, self.lines, strict=True)
+        )
+        super().__init__(f"invalid settings in {source}:\n{listed}")
 
 
 class ProviderError(OrkaError):

@@ -1,7 +1,9 @@
 """User settings: read settings/user_settings.yaml, apply overrides, validate.
 
-This is a leaf module (it imports nothing from orka but orka.errors) so that
-every other part of orka, and the Vagrantfile's spec writer, can rely on it.
+This is a leaf module (it imports nothing from orka but orka.errors and orka.fleet)
+so that every other part of orka, and the Vagrantfile's spec writer, can rely on it.
+The schema is the pydantic models below, strict ('3' is not an integer); their
+errors become orka's one-line problems: key, bad value, what is allowed.
 Validation is pure: it reads the settings file and looks at the filesystem,
 but never creates files, folders, containers or anything else.
 """
@@ -10,57 +12,39 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-import os
 import re
 import reprlib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Annotated, Any, Final, Literal, cast, get_args
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, create_model
+from pydantic import ValidatorFunctionWrapHandler as Handler
+from pydantic.fields import FieldInfo
+from pydantic.functional_validators import AfterValidator, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from orka.errors import SettingsError
-from orka.fleet import Fleet, check_fleet
+from orka.fleet import Fleet, Static, again, bad, fleet_of, fleet_problems, orka, problem
 
 #: The folder that holds the orka/ package; relative paths in settings resolve here.
 REPO_ROOT: Final[Path] = Path(__file__).resolve().parent.parent
 DEFAULT_SETTINGS_PATH: Final[Path] = REPO_ROOT / "settings" / "user_settings.yaml"
 
-PROVIDERS: Final = ("auto", "docker", "virtualbox", "libvirt", "static")
-METHODS: Final = ("salt", "ansible", "custom")
+Provider = Literal["auto", "docker", "virtualbox", "libvirt", "static"]
+Method = Literal["salt", "ansible", "custom"]
+PROVIDERS: Final[tuple[Provider, ...]] = get_args(Provider)
+METHODS: Final[tuple[Method, ...]] = get_args(Method)
 MIN_CLUSTER: Final = 3
 MAX_CLUSTER: Final = 100
 MIN_MEMORY_MB: Final = 256
+DEFAULT_BOX: Final = "centos/stream9"
 # What `vagrant box add` takes as a box name: NAME, or ORG/NAME as on Vagrant Cloud.
 BOX_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
 # Each cluster takes one /24 inside the subnet, so the subnet must hold at least one.
 MIN_PREFIX, MAX_PREFIX = 8, 24
-
-# Every known key, dotted as in the YAML, with its built-in default. This one
-# table is the schema: a file may leave out any key, and an override may set any.
-_DEFAULTS: Final[Mapping[str, object]] = {
-    "cluster": 3,
-    "provider": "auto",
-    "methods": ("salt", "ansible", "custom"),
-    "box": "centos/stream9",
-    "docker.image_recipe": "vagrant/image",
-    "salt.tree": "spikes/salt",
-    "ansible.config": "spikes/ansible",
-    "node.cpus": 1,
-    "node.memory": 1024,
-    "network.subnet": "10.87.0.0/16",
-    "timeouts.up": 600,
-    "timeouts.ready": 120,
-    "timeouts.command": 300,
-    # provider static: existing hosts instead of machines orka creates (see orka.fleet).
-    "static.hosts": (),
-    "static.user": "",
-    "static.key": "",
-    "static.known_hosts": "~/.ssh/known_hosts",
-}
-_SECTIONS: Final = tuple(dict.fromkeys(k.split(".")[0] for k in _DEFAULTS if "." in k))
-_TOP_KEYS: Final = tuple(dict.fromkeys(k.split(".")[0] for k in _DEFAULTS))
 
 # Bad values can be huge (a pasted file, a long list); keep messages readable.
 _repr = reprlib.Repr()
@@ -69,7 +53,7 @@ _repr.maxother = 60
 
 
 def _show(value: object) -> str:
-    return _repr.repr(value)
+    return _repr.repr(str(value) if isinstance(value, Path) else value)
 
 
 @dataclass(frozen=True)
@@ -123,24 +107,172 @@ class Settings:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict (paths as str) for the Vagrantfile's spec."""
-        return {
-            "source": self.source,
-            "cluster": self.cluster,
-            "provider": self.provider,
-            "methods": list(self.methods),
-            "box": self.box,
-            "image_recipe": str(self.image_recipe),
-            "salt_tree": str(self.salt_tree),
-            "ansible_config": str(self.ansible_config),
-            "node": {"cpus": self.node.cpus, "memory_mb": self.node.memory_mb},
-            "subnet": self.subnet,
-            "timeouts": {
-                "up_s": self.timeouts.up_s,
-                "ready_s": self.timeouts.ready_s,
-                "command_s": self.timeouts.command_s,
-            },
-            **({"static": self.fleet.to_dict()} if self.fleet else {}),
-        }
+        plain = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items() if k != "fleet"}
+        return {**plain, "methods": list(self.methods), **({"static": self.fleet.to_dict()} if self.fleet else {})}
+
+
+# -- the schema. Each Field's description is what is allowed there, for the messages. ---------
+
+
+class _Folder:
+    """A folder that must hold `marker`, resolved against REPO_ROOT: only looked at, never created."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+        self.allowed = f"a folder that contains {marker} (relative paths are resolved against {REPO_ROOT})"
+
+    def __call__(self, value: Path) -> Path:
+        path = REPO_ROOT / value.expanduser()  # as is if absolute
+        if not path.is_dir() or not (path / self.marker).is_file():
+            raise bad(f"resolves to {path}, which " + (f"has no {self.marker}" if path.is_dir() else "is not a folder"))
+        return path
+
+
+_ANY_OF_STATIC: dict[str, Any] = {key: (object, None) for key in Static.model_fields}
+_RECIPE, _TREE, _CONFIG = _Folder("build.sh"), _Folder("top.sls"), _Folder("playbook.yml")
+# With another provider than static, only the keys of the section are checked.
+_StaticKeys: Any = create_model("static", __config__=ConfigDict(extra="forbid"), **_ANY_OF_STATIC)
+_SUBNET: Final = f"an IPv4 network in CIDR form with a prefix from /{MIN_PREFIX} to /{MAX_PREFIX}, e.g. '10.87.0.0/16'"
+
+
+def _box_name(value: str) -> str:
+    if not BOX_NAME.fullmatch(value):
+        allowed = f"NAME or ORG/NAME (letters, digits, '.', '_', '-') such as {DEFAULT_BOX!r}"
+        raise orka(f"{_show(value)} is not a Vagrant box name; allowed: {allowed}")
+    return value
+
+
+def _subnet(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise bad(f"is not a network ({exc})") from None
+    if network.version != 4:
+        raise bad("is IPv6")
+    if not MIN_PREFIX <= network.prefixlen <= MAX_PREFIX:
+        raise bad(f"has prefix /{network.prefixlen}")
+    return str(network)
+
+
+def _at_least(low: int, unit: str = "") -> Any:
+    return Field(ge=low, description=f"an integer of at least {low}{unit}")
+
+
+class _Section(BaseModel):
+    """A mapping in the file: unknown keys are errors, values are taken as written (strict), and
+    defaults are checked too (the folders they name must exist), a section left out as if written."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True, revalidate_instances="always")
+
+
+# A path is written as text: not strict.
+class _Docker(_Section):
+    image_recipe: Annotated[Path, AfterValidator(_RECIPE)] = Field(
+        Path("vagrant/image"), strict=False, description=_RECIPE.allowed
+    )
+
+
+class _Salt(_Section):
+    tree: Annotated[Path, AfterValidator(_TREE)] = Field(Path("spikes/salt"), strict=False, description=_TREE.allowed)
+
+
+class _Ansible(_Section):
+    config: Annotated[Path, AfterValidator(_CONFIG)] = Field(
+        Path("spikes/ansible"), strict=False, description=_CONFIG.allowed
+    )
+
+
+class _Node(_Section):
+    cpus: Annotated[int, _at_least(1)] = 1
+    memory: Annotated[int, _at_least(MIN_MEMORY_MB, " (MiB)")] = 1024
+
+
+class _Network(_Section):
+    subnet: Annotated[str, AfterValidator(_subnet)] = Field("10.87.0.0/16", description=_SUBNET)
+
+
+class _Timeouts(_Section):
+    up: Annotated[int, _at_least(1, " (seconds)")] = 600
+    ready: Annotated[int, _at_least(1, " (seconds)")] = 120
+    command: Annotated[int, _at_least(1, " (seconds)")] = 300
+
+
+class _File(_Section):
+    """The settings file; each key is optional."""
+
+    cluster: int = Field(
+        3, ge=MIN_CLUSTER, le=MAX_CLUSTER, description=f"an integer from {MIN_CLUSTER} to {MAX_CLUSTER}"
+    )
+    provider: Provider = Field("auto", description=", ".join(PROVIDERS))
+    # A tuple is fine too (strict=False): overrides come from Python, not only from YAML.
+    methods: tuple[Method, ...] = Field(
+        METHODS, strict=False, description=f"a non-empty list of {', '.join(METHODS)}, each at most once"
+    )
+    box: Annotated[str, AfterValidator(_box_name)] = Field(
+        DEFAULT_BOX, min_length=1, description=f"a Vagrant box name such as {DEFAULT_BOX!r}"
+    )
+    docker: _Docker = _Docker.model_construct()
+    salt: _Salt = _Salt.model_construct()
+    ansible: _Ansible = _Ansible.model_construct()
+    node: _Node = _Node.model_construct()
+    network: _Network = _Network.model_construct()
+    timeouts: _Timeouts = _Timeouts.model_construct()
+    # provider static: existing hosts instead of machines orka creates (see orka.fleet).
+    static: Static | None = None
+
+    @field_validator("static", mode="wrap")
+    @classmethod
+    def _with_provider_static(cls, value: object, handler: Handler, info: ValidationInfo) -> Any:
+        if info.data.get("provider") == "static":
+            return handler({} if value is None else value)
+        # A section written for one machine never blocks a run of another provider: only its keys are checked.
+        _StaticKeys.model_validate({} if value is None else value)
+        return None
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _as_a_whole(cls, data: dict[str, Any], handler: Handler) -> _File:
+        """pydantic's checks of each value, then orka's of values together: every problem at once."""
+        try:
+            model, errors = cast(_File, handler(data)), []
+        except ValidationError as exc:
+            # The hosts lean on static.user and static.key: a problem of those comes first.
+            model, errors = None, sorted(map(again, exc.errors()), key=lambda e: e["loc"][:2] == ("static", "hosts"))
+        # Here, not in pydantic, a method twice is named with an unknown one (min_length counts known ones only).
+        methods = data.get("methods", METHODS)
+        items: Sequence[Any] = methods if isinstance(methods, list | tuple) else [None]
+        errors += [problem(("methods",), bad("is empty"), methods)] if not items else []
+        twice = [m for i, m in enumerate(items) if m in METHODS and m in items[:i]]
+        errors += [problem(("methods",), bad("is listed twice"), m) for m in twice]
+        if data.get("provider") == "static":
+            errors += fleet_problems(data.get("static"), items, (MIN_CLUSTER, MAX_CLUSTER))
+        if model is not None and model.static is not None:
+            fleet, named = fleet_of(model.static)
+            errors += named
+            if not errors and "cluster" in model.model_fields_set and model.cluster != (n := len(fleet.nodes)):
+                allowed = f"leave cluster out with provider static (the fleet's nodes are the cluster), or make it {n}"
+                message = f"{model.cluster}, but static.hosts lists {n} nodes; allowed: {allowed}"
+                errors.append(problem(("cluster",), orka(message)))
+        if errors or model is None:
+            raise ValidationError.from_exception_data("settings", errors)
+        return model
+
+
+def _model_of(annotation: object) -> type[BaseModel] | None:
+    """The model a field holds: a section, Static, or for static.hosts each entry's Host."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next((m for arg in get_args(annotation) if (m := _model_of(arg))), None)
+
+
+_ORDER: Final[dict[str | int, int]] = {name: i for i, name in enumerate(_File.model_fields)}
+_SECTIONS: Final = {name: m for name, f in _File.model_fields.items() if (m := _model_of(f.annotation))}
+# Every key an override may set, dotted as in the YAML (timeouts.up).
+_KEYS: Final = [
+    key
+    for name in _File.model_fields
+    for key in ([f"{name}.{sub}" for sub in _SECTIONS[name].model_fields] if name in _SECTIONS else [name])
+]
 
 
 def resolve_settings_path(cli_path: str | None, environ: Mapping[str, str]) -> Path:
@@ -157,7 +289,7 @@ def resolve_settings_path(cli_path: str | None, environ: Mapping[str, str]) -> P
 
 def default_settings() -> Settings:
     """Return the built-in defaults, validated, with source "<defaults>"."""
-    return _build(dict(_DEFAULTS), frozenset(), "<defaults>")
+    return _validate({}, "<defaults>")
 
 
 def load_settings(path: Path | None = None, overrides: Mapping[str, object] | None = None) -> Settings:
@@ -173,258 +305,162 @@ def load_settings(path: Path | None = None, overrides: Mapping[str, object] | No
         SettingsError: listing every problem found, not only the first.
     """
     path = DEFAULT_SETTINGS_PATH if path is None else path
-    source = str(path)
-    raw = _read_yaml(path)
-    problems: list[str] = []
-    values = dict(_DEFAULTS)
-    from_file = _flatten(raw, problems)
-    values.update(from_file)
-
+    data, node = _read_yaml(path)
+    unknown: list[str] = []
     overridden: set[str] = set()
     for key, value in (overrides or {}).items():
         if value is None:
             continue
-        if key in _DEFAULTS:
-            values[key] = value
+        if key not in _KEYS:
+            unknown.append(f"{key} (override): {_unknown(_suggest(key), _KEYS)}")
+            continue
+        section, _, name = key.rpartition(".")
+        target = data.setdefault(section, {}) if section else data
+        if isinstance(target, dict):  # else the file's section is not a mapping, which is named
+            target[name] = value
             overridden.add(key)
-        else:
-            problems.append(_unknown_key(f"{key} (override)", key, _DEFAULTS))
-
-    return _build(values, frozenset(overridden), source, problems, given=frozenset(from_file) | overridden)
+    return _validate(data, str(path), overridden, unknown, node)
 
 
-def _read_yaml(path: Path) -> Mapping[object, object]:
-    """Return the file's top-level mapping; raise at once if there is none to check."""
+def _read_yaml(path: Path) -> tuple[dict[Any, Any], Any]:
+    """The file's top-level mapping and its YAML node (for line numbers); raise at once if there is none."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        problem = (
-            f"settings file {path} does not exist; create it (copy "
-            f"{DEFAULT_SETTINGS_PATH}) or pass --settings PATH / set ORKA_SETTINGS"
-        )
-        raise SettingsError(str(path), [problem]) from None
+        what = f"does not exist; create it (copy {DEFAULT_SETTINGS_PATH}) or pass --settings PATH / set ORKA_SETTINGS"
+        raise SettingsError(str(path), [f"settings file {path} {what}"]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        problem = f"settings file {path} cannot be read: {exc}"
-        raise SettingsError(str(path), [problem]) from None
+        raise SettingsError(str(path), [f"settings file {path} cannot be read: {exc}"]) from None
     try:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f", line {mark.line + 1}" if mark is not None else ""
         what = exc.problem or exc.context or "syntax error"
-        problem = (
-            f"{path}{where}: malformed YAML ({what}); "
-            "allowed: YAML 'key: value' lines as in settings/user_settings.yaml"
-        )
-        raise SettingsError(str(path), [problem]) from None
+        allowed = "YAML 'key: value' lines as in settings/user_settings.yaml"
+        raise SettingsError(str(path), [f"{path}{where}: malformed YAML ({what}); allowed: {allowed}"]) from None
     except yaml.YAMLError as exc:
         raise SettingsError(str(path), [f"{path}: malformed YAML ({exc})"]) from None
     if data is None:  # an empty (or all-comment) file means all defaults
-        return {}
-    if not isinstance(data, Mapping):
-        problem = (
-            f"<top level>: {_show(data)} is a {type(data).__name__}; "
-            "allowed: a mapping of keys such as 'cluster: 3' "
-            f"(known keys: {', '.join(_TOP_KEYS)})"
-        )
-        raise SettingsError(str(path), [problem])
-    return data
+        return {}, None
+    if not isinstance(data, dict):
+        allowed = f"a mapping of keys such as 'cluster: 3' (known keys: {', '.join(_File.model_fields)})"
+        raise SettingsError(str(path), [f"<top level>: {_show(data)} is a {type(data).__name__}; allowed: {allowed}"])
+    # The same again as YAML nodes, which know their lines. A section whose keys are all commented out is empty.
+    return {k: v for k, v in data.items() if v is not None or k not in _SECTIONS}, yaml.compose(text, yaml.SafeLoader)
 
 
-def _flatten(raw: Mapping[object, object], problems: list[str]) -> dict[str, object]:
-    """Turn the nested YAML mapping into dotted keys, reporting unknown keys."""
-    values: dict[str, object] = {}
-    for key, value in raw.items():
-        name = str(key)
-        if name in _SECTIONS:
-            children = {k: v for k, v in _DEFAULTS.items() if k.startswith(name + ".")}
-            if value is None:  # a section whose keys are all commented out
-                continue
-            if not isinstance(value, Mapping):
-                problems.append(
-                    f"{name}: {_show(value)} is not a mapping; allowed: a mapping with keys {', '.join(children)}"
-                )
-                continue
-            for sub, sub_value in value.items():
-                dotted = f"{name}.{sub}"
-                if dotted in children:
-                    values[dotted] = sub_value
-                else:
-                    problems.append(_unknown_key(dotted, dotted, children))
-        elif name in _DEFAULTS:
-            values[name] = value
-        else:
-            problems.append(_unknown_key(name, name, _TOP_KEYS))
-    return values
-
-
-def _unknown_key(label: str, key: str, allowed: Mapping[str, object] | tuple[str, ...]) -> str:
-    hint = _suggest(key)
-    did_you_mean = f" (did you mean {hint!r}?)" if hint else ""
-    return f"{label}: unknown key{did_you_mean}; allowed: {', '.join(allowed)}"
-
-
-def _suggest(key: str) -> str | None:
-    """Closest known key to a typo (clustr, node.cpu) or a misplaced key (memory)."""
-    names = [*_DEFAULTS, *_SECTIONS]
-    match = difflib.get_close_matches(key, names, n=1)
-    if match:
-        return match[0]
-    by_last_part = {k.rsplit(".", 1)[-1]: k for k in _DEFAULTS}
-    match = difflib.get_close_matches(key.rsplit(".", 1)[-1], list(by_last_part), n=1)
-    return by_last_part[match[0]] if match else None
-
-
-def _build(
-    values: Mapping[str, object],
-    overridden: frozenset[str],
-    source: str,
-    problems: list[str] | None = None,
-    given: frozenset[str] = frozenset(),
+def _validate(
+    data: dict[Any, Any], source: str, overridden: Set[str] = frozenset(), unknown: Sequence[str] = (), node: Any = None
 ) -> Settings:
-    """Check every value, then either raise with all problems or return Settings.
-
-    The checkers return a placeholder for a bad value; it is never used because
-    any problem makes this function raise before Settings is returned.
-    """
-    problems = [] if problems is None else problems
-
-    def label(key: str) -> str:
-        # Say where a bad value came from when it was not the file.
-        return f"{key} (override)" if key in overridden else key
-
-    def integer(key: str, low: int, high: int | None = None, unit: str = "") -> int:
-        value = values[key]
-        allowed = f"an integer from {low} to {high}" if high is not None else f"an integer of at least {low}{unit}"
-        if isinstance(value, bool) or not isinstance(value, int):
-            problems.append(f"{label(key)}: {_show(value)} is not an integer; allowed: {allowed}")
-            return low
-        if value < low:
-            problems.append(f"{label(key)}: {value} is too small; allowed: {allowed}")
-        elif high is not None and value > high:
-            problems.append(f"{label(key)}: {value} is too large; allowed: {allowed}")
-        return value
-
-    cluster = integer("cluster", MIN_CLUSTER, MAX_CLUSTER)
-
-    provider = values["provider"]
-    if not isinstance(provider, str) or provider not in PROVIDERS:
-        problems.append(f"{label('provider')}: {_show(provider)} is not known; allowed: {', '.join(PROVIDERS)}")
-        provider = "auto"
-
-    methods = _check_methods(label("methods"), values["methods"], problems)
-
-    fleet = None
-    if provider == "static":
-        fleet = check_fleet(values, methods, label, _resolve_path, _show, problems, (MIN_CLUSTER, MAX_CLUSTER))
-        if fleet is not None:
-            if "cluster" in given and cluster != len(fleet.nodes):
-                problems.append(
-                    f"{label('cluster')}: {_show(values['cluster'])}, but static.hosts lists {len(fleet.nodes)} "
-                    f"nodes; allowed: leave cluster out with provider static (the fleet's nodes are the cluster), "
-                    f"or make it {len(fleet.nodes)}"
-                )
-            cluster = len(fleet.nodes)
-
-    box = values["box"]
-    if not isinstance(box, str) or not box.strip():
-        problems.append(
-            f"{label('box')}: {_show(box)} is not a non-empty string; "
-            f"allowed: a Vagrant box name such as {_DEFAULTS['box']!r}"
-        )
-        box = ""
-    elif not BOX_NAME.fullmatch(box):
-        problems.append(
-            f"{label('box')}: {_show(box)} is not a Vagrant box name; allowed: NAME or ORG/NAME "
-            f"(letters, digits, '.', '_', '-') such as {_DEFAULTS['box']!r}"
-        )
-
-    image_recipe = _check_folder(label("docker.image_recipe"), values["docker.image_recipe"], "build.sh", problems)
-    salt_tree = _check_folder(label("salt.tree"), values["salt.tree"], "top.sls", problems)
-    ansible_config = _check_folder(label("ansible.config"), values["ansible.config"], "playbook.yml", problems)
-    cpus = integer("node.cpus", 1)
-    memory = integer("node.memory", MIN_MEMORY_MB, unit=" (MiB)")
-    subnet = _check_subnet(label("network.subnet"), values["network.subnet"], problems)
-    up = integer("timeouts.up", 1, unit=" (seconds)")
-    ready = integer("timeouts.ready", 1, unit=" (seconds)")
-    command = integer("timeouts.command", 1, unit=" (seconds)")
-
+    """Check data against the schema; raise with every problem (each with its line in the file), or build Settings."""
+    problems, lines = list(unknown), cast(list[int | None], [None] * len(unknown))
+    try:
+        model = _File.model_validate(data)
+    except ValidationError as exc:
+        # An unknown key first (a typo may explain the rest), then key by key.
+        for error in sorted(exc.errors(), key=lambda e: (e["type"] not in _UNKNOWN_KEY, _ORDER.get(e["loc"][0], 0))):
+            label, message = _problem(error)
+            overrode = label.split("[")[0] in overridden
+            problems.append(f"{label} (override): {message}" if overrode else f"{label}: {message}")
+            lines.append(None if overrode else _line(node, error["loc"]))
+        raise SettingsError(source, problems, lines) from None
     if problems:
-        raise SettingsError(source, problems)
+        raise SettingsError(source, problems, lines)
+    fleet = fleet_of(model.static)[0] if model.static else None
     return Settings(
         source=source,
-        cluster=cluster,
-        provider=provider,
-        methods=methods,
-        box=box,
-        image_recipe=image_recipe,
-        salt_tree=salt_tree,
-        ansible_config=ansible_config,
-        node=NodeResources(cpus=cpus, memory_mb=memory),
-        subnet=subnet,
-        timeouts=Timeouts(up_s=up, ready_s=ready, command_s=command),
+        cluster=len(fleet.nodes) if fleet else model.cluster,
+        provider=model.provider,
+        methods=model.methods,
+        box=model.box,
+        image_recipe=model.docker.image_recipe,
+        salt_tree=model.salt.tree,
+        ansible_config=model.ansible.config,
+        node=NodeResources(cpus=model.node.cpus, memory_mb=model.node.memory),
+        subnet=model.network.subnet,
+        timeouts=Timeouts(up_s=model.timeouts.up, ready_s=model.timeouts.ready, command_s=model.timeouts.command),
         fleet=fleet,
     )
 
 
-def _resolve_path(value: str) -> Path:
-    """A path from the settings: ~ expanded, a relative path taken from the repository root."""
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else REPO_ROOT / path
+# -- pydantic's errors as orka's problems ----------------------------------------------------------
+
+_UNKNOWN_KEY: Final = ("extra_forbidden", "invalid_key")
+# What a pydantic error says of the value; the field's description then says what is allowed.
+_PHRASES: Final = {
+    "int_type": "is not an integer",
+    "string_type": "is not a string",
+    "greater_than_equal": "is too small",
+    "less_than_equal": "is too large",
+    "literal_error": "is not known",
+    "tuple_type": "is not a list",
+    "string_too_short": "is not a non-empty string",
+    "path_type": "is not a path",
+    "model_type": "is not a mapping",
+}
 
 
-def _check_methods(key: str, value: object, problems: list[str]) -> tuple[str, ...]:
-    allowed = f"a non-empty list of {', '.join(METHODS)}, each at most once"
-    # A tuple is fine too: overrides come from Python, not only from YAML.
-    if not isinstance(value, (list, tuple)):
-        problems.append(f"{key}: {_show(value)} is not a list; allowed: {allowed}")
-        return ()
-    if not value:
-        problems.append(f"{key}: {_show(value)} is empty; allowed: {allowed}")
-    seen: list[str] = []
-    for item in value:
-        if not isinstance(item, str) or item not in METHODS:
-            problems.append(f"{key}: {_show(item)} is not known; allowed: {allowed}")
-        elif item in seen:
-            problems.append(f"{key}: {item!r} is listed twice; allowed: {allowed}")
+def _problem(error: ErrorDetails) -> tuple[str, str]:
+    """The key a pydantic error is about, as the user reads it, and orka's message for it."""
+    loc, kind, value = error["loc"], error["type"], error["input"]
+    if kind in _UNKNOWN_KEY:
+        parent, _, keys = _walk(loc[:-1])
+        label = f"{parent}.{loc[-1]}" if parent else str(loc[-1])
+        # In a host entry only its own keys are near misses (static.hosts is near all of them).
+        hint = _suggest(str(loc[-1]), keys) if len(loc) > 1 and isinstance(loc[-2], int) else _suggest(label)
+        return label, _unknown(hint, keys)
+    label, field, keys = _walk(loc)
+    allowed = f"a mapping with keys {', '.join(keys)}" if kind == "model_type" else field and field.description
+    if kind == "orka":
+        return label, error["msg"]
+    if kind == "missing":
+        return label, f"missing; allowed: {allowed}"
+    what = _PHRASES.get(kind) or (error["msg"] if kind == "value" else f"is not valid ({error['msg']})")
+    return label, f"{_show(value)} {what}; allowed: {allowed}"
+
+
+def _walk(loc: tuple[str | int, ...]) -> tuple[str, FieldInfo | None, list[str]]:
+    """The key at loc as the user reads it, its field, and the keys of the mapping there (if it is one):
+    dotted for a section (node.cpus), as written for a host entry."""
+    label, model, field = "", cast(type[BaseModel] | None, _File), None
+    for part in loc:
+        if isinstance(part, int):
+            # An entry of a list of mappings is named by its place (static.hosts[2]), a method by itself.
+            label += f"[{part}]" if model else ""
+            continue
+        field = model.model_fields.get(part) if model else None
+        label = f"{label}.{part}" if label else part
+        model = _model_of(field.annotation) if field else None
+    dotted = bool(loc) and isinstance(loc[-1], str)
+    return label, field, [f"{label}.{k}" if dotted else k for k in (model.model_fields if model else ())]
+
+
+def _unknown(hint: str | None, allowed: list[str]) -> str:
+    return f"unknown key{f' (did you mean {hint!r}?)' if hint else ''}; allowed: {', '.join(allowed)}"
+
+
+def _suggest(key: str, names: list[str] | None = None) -> str | None:
+    """Closest known key to a typo (clustr, node.cpu), or else to a misplaced key (memory)."""
+    if names is not None:
+        return next(iter(difflib.get_close_matches(key, names, n=1)), None)
+    by_last_part = {k.rsplit(".", 1)[-1]: k for k in _KEYS}
+    match = difflib.get_close_matches(key, [*_KEYS, *_SECTIONS], n=1)
+    match = match or [by_last_part[m] for m in difflib.get_close_matches(key.rsplit(".", 1)[-1], by_last_part, n=1)]
+    return next(iter(match), None)
+
+
+def _line(node: Any, loc: tuple[str | int, ...]) -> int | None:
+    """The line in the file of the deepest key (or list entry) of loc that is written there."""
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            key, node = next(((k, v) for k, v in node.value if k.value == part), (None, None))
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            key = node = node.value[part]
         else:
-            seen.append(item)
-    return tuple(seen)
-
-
-def _check_folder(key: str, value: object, required_file: str, problems: list[str]) -> Path:
-    allowed = f"a folder that contains {required_file} (relative paths are resolved against {REPO_ROOT})"
-    if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
-        problems.append(f"{key}: {_show(value)} is not a path; allowed: {allowed}")
-        return REPO_ROOT
-    path = Path(value).expanduser()
-    path = path if path.is_absolute() else REPO_ROOT / path
-    # Only look, never create: validation must leave the filesystem as it was.
-    where = f"{key}: {_show(str(value))} resolves to {path}"
-    if not path.is_dir():
-        problems.append(f"{where}, which is not a folder; allowed: {allowed}")
-    elif not (path / required_file).is_file():
-        problems.append(f"{where}, which has no {required_file}; allowed: {allowed}")
-    return path
-
-
-def _check_subnet(key: str, value: object, problems: list[str]) -> str:
-    allowed = (
-        "an IPv4 network in CIDR form with a prefix "
-        f"from /{MIN_PREFIX} to /{MAX_PREFIX}, "
-        f"e.g. {_DEFAULTS['network.subnet']!r}"
-    )
-    # ip_network() also accepts ints and bytes; only the CIDR text form is meant here.
-    if not isinstance(value, str):
-        problems.append(f"{key}: {_show(value)} is not a string; allowed: {allowed}")
-        return ""
-    try:
-        network = ipaddress.ip_network(value, strict=True)
-    except ValueError as exc:
-        problems.append(f"{key}: {value!r} is not a network ({exc}); allowed: {allowed}")
-        return value
-    if network.version != 4:
-        problems.append(f"{key}: {value!r} is IPv6; allowed: {allowed}")
-    elif not MIN_PREFIX <= network.prefixlen <= MAX_PREFIX:
-        problems.append(f"{key}: {value!r} has prefix /{network.prefixlen}; allowed: {allowed}")
-    return str(network)
+            key = None
+        if key is None:
+            break
+        line = key.start_mark.line + 1
+    return line

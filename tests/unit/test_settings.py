@@ -423,3 +423,40 @@ def test_resolve_settings_path_precedence(cli: str | None, environ: dict[str, st
 @pytest.mark.parametrize("box", ["centos/stream9", "generic/debian12", "my-box", "bento/ubuntu-24.04", "a_b/c.d"])
 def test_box_names_vagrant_takes(tmp_path: Path, box: str) -> None:
     assert load_settings(write(tmp_path, f"box: {box}\n")).box == box
+
+
+def test_a_problem_from_the_file_names_its_line(tmp_path: Path) -> None:
+    """The message says where in the file; each problem itself stays key: value; allowed."""
+    path = write(tmp_path, "cluster: 3\nnode:\n  cpus: 0\n  memory: 1024\nclustr: 4\n")
+    error = load_error(path, {"provider": "vmware"})
+    assert error.problems == [
+        "clustr: unknown key (did you mean 'cluster'?); allowed: cluster, provider, methods, box, docker, salt, "
+        "ansible, node, network, timeouts, static",
+        "provider (override): 'vmware' is not known; allowed: auto, docker, virtualbox, libvirt, static",
+        "node.cpus: 0 is too small; allowed: an integer of at least 1",
+    ]
+    assert error.lines == [5, None, 3]  # an override has no line
+    assert f"  - {error.problems[2]} (line 3)\n" in str(error) + "\n"
+    assert f"  - {error.problems[1]}\n" in str(error)
+
+
+def test_overrides_and_defaults_have_no_line(tmp_path: Path) -> None:
+    error = load_error(write(tmp_path, "cluster: 4\n"), {"cluster": 2, "timeouts.upp": 1})
+    assert error.lines == [None, None]
+    assert "(line" not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        pytest.param("methods: [chef]\n", "methods: 'chef' is not known", id="only-unknown-methods-are-not-empty"),
+        pytest.param("methods: [salt, salt, salt]\n", "methods: 'salt' is listed twice", id="thrice"),
+        pytest.param("network:\n  subnet: 5\n", "network.subnet: 5 is not a string; allowed: an IPv4", id="subnet-int"),
+        pytest.param("cluster:\n", "cluster: None is not an integer", id="a-value-left-empty"),
+        pytest.param("salt: spikes/salt\n", "salt: 'spikes/salt' is not a mapping; allowed: a mapping", id="section"),
+    ],
+)
+def test_more_bad_input(tmp_path: Path, text: str, fragment: str) -> None:
+    error = load_error(write(tmp_path, text))
+    assert all(fragment in problem for problem in error.problems), error.problems
+    assert len(error.problems) == (2 if "salt, salt, salt" in text else 1)

@@ -208,3 +208,33 @@ def test_the_shipped_example_is_valid_but_for_its_made_up_keys(tmp_path: Path, m
             problem
         )
         assert "is not a file" in problem, problem
+
+
+def test_a_host_entry_names_its_line_and_a_near_key(tmp_path: Path, key: Path) -> None:
+    listed = hosts(*FLEET)
+    listed[4] = {"adress": "10.0.0.5", "role": "node"}
+    path = tmp_path / "settings.yaml"
+    path.write_text(
+        f"provider: static\nstatic:\n  user: deploy\n  key: {key}\n  known_hosts: none\n  hosts:\n"
+        + "".join(f"    - {yaml.safe_dump(h, default_flow_style=True)}" for h in listed)
+    )
+    with pytest.raises(SettingsError) as info:
+        load_settings(path)
+    assert info.value.problems == [
+        "static.hosts[4].adress: unknown key (did you mean 'address'?); allowed: name, address, role, user, key, port",
+        "static.hosts[4].address: missing; allowed: the IP address or DNS name orka reaches the host at",
+    ]
+    assert info.value.lines == [11, 11]
+
+
+def test_an_unknown_key_in_an_unused_section_is_still_named(tmp_path: Path, key: Path) -> None:
+    path = write(tmp_path, key, [{"address": "bad address"}], static={"hostz": []})
+    (problem,) = problems_of(path, {"provider": "docker"})
+    assert problem.startswith("static.hostz: unknown key (did you mean 'static.hosts'?)")
+
+
+def test_a_node_name_without_a_number_is_named_even_with_cluster_given(tmp_path: Path, key: Path) -> None:
+    listed = hosts(*FLEET)
+    listed[2]["name"] = "webserver"
+    (problem,) = problems_of(write(tmp_path, key, listed, cluster=3))
+    assert problem.startswith("static.hosts[2].name: 'webserver' is not a node name; allowed: orka-node-N")
