@@ -40,7 +40,7 @@ lint: host $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	shellcheck -x -P SCRIPTDIR:. vagrant/provision/*.sh orka/methods/*/provision/*.sh vagrant/image/*.sh vagrant/box/*.sh scripts/*.sh
+	shellcheck -x -P SCRIPTDIR:. vagrant/provision/*.sh orka/methods/*/scripts/*.sh vagrant/image/*.sh vagrant/box/*.sh scripts/*.sh
 
 bench: host $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_cluster.py

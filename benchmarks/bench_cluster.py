@@ -21,12 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from orka.config import REPO_ROOT
+from orka.config.settings import load_settings
 from orka.plan.state import CACHE_ROOT, WHEELHOUSE_PINS, write_spec
 from orka.plan.wheelhouse import wheelhouse_dir
 from orka.providers import cluster_for
 from orka.providers.docker import image_tag
 from orka.providers.lifecycle import prepare
-from orka.settings import REPO_ROOT, load_settings
 
 PHASES = ("prepare", "up", "ready", "up+ready", "destroy")
 

@@ -25,11 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from orka.config import REPO_ROOT
+from orka.config.settings import load_settings
 from orka.plan.state import ClusterPaths
 from orka.progress import to_stderr
 from orka.providers.lifecycle import started
 from orka.runner.ssh import read_ssh_config
-from orka.settings import REPO_ROOT, load_settings
 
 REMOTE = "sudo -n python3 -c pass"
 

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from orka.config.preflight import check_files
+from orka.config.settings import Settings, load_settings, resolve_settings_path
 from orka.errors import OrkaError
 from orka.plan.layout import CLUSTER_NAME, DEFAULT_CLUSTER_NAME
-from orka.preflight import check_files
 from orka.progress import to_stderr
-from orka.settings import Settings, load_settings, resolve_settings_path
 
 # orka.providers and orka.runner (testinfra, asyncssh) take a second to import:
 # each command imports them itself, once its input is checked, so that bad
@@ -135,8 +135,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """The comparison page of the spikes' results; the report module is imported here, as matplotlib is slow to load."""
+    from orka.config import REPO_ROOT
     from orka.report.page import render_comparison
-    from orka.settings import REPO_ROOT
 
     results = Path(args.results) if args.results else REPO_ROOT / "reports" / "results.json"
     out = Path(args.out) if args.out else REPO_ROOT / "reports" / "comparison.html"

@@ -20,10 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from orka.desired_state import BASELINE, PROBE, SNAPSHOT, touched
+from orka.config.desired_state import BASELINE, PROBE, SNAPSHOT, touched
 from orka.errors import ClusterError, OrkaError
-from orka.methods import load_method
-from orka.methods.base import Method
+from orka.methods.base import Method, load_method
 from orka.progress import Emit, tagged
 from orka.providers.base import Cluster
 from orka.providers.pool import ClusterPool

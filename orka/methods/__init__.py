@@ -9,13 +9,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from orka.errors import OrkaError
 from orka.methods.descriptor import Descriptor
-
-if TYPE_CHECKING:
-    from orka.methods.base import Method
 
 
 @cache
@@ -44,8 +41,3 @@ def imported(path: str) -> Any:
     """The object a descriptor names as "module:attribute"."""
     module, _, attribute = path.partition(":")
     return getattr(importlib.import_module(module), attribute)
-
-
-def load_method(name: str) -> type[Method]:
-    cls: type[Method] = imported(descriptor(name).method_class)
-    return cls

@@ -8,6 +8,7 @@ from typing import ClassVar, Protocol
 
 from testinfra.backend.base import CommandResult
 
+from orka import methods
 from orka.errors import OrkaError
 from orka.plan.spec import MachineSpec
 from orka.results.record import PhaseResult
@@ -126,3 +127,9 @@ class Method(abc.ABC):
     @abc.abstractmethod
     def declared_steps(self) -> tuple[str, ...]:
         """The orchestration's steps as its file declares them, in order: what `orchestrate` must report."""
+
+
+def load_method(name: str) -> type[Method]:
+    """The Method class of a method, by its name (its code imported now)."""
+    cls: type[Method] = methods.imported(methods.descriptor(name).method_class)
+    return cls

@@ -20,6 +20,15 @@ class Master:
 
 
 @dataclass(frozen=True)
+class MethodFolder:
+    """The folder of the method's own files, which the settings name as `<method>.<key>`."""
+
+    key: str
+    default: str  # relative to the repository
+    marker: str  # the file it must hold
+
+
+@dataclass(frozen=True)
 class Descriptor:
     name: str
     summary: str  # one line: the method, as the pytest marker and the report describe it
@@ -27,6 +36,7 @@ class Descriptor:
     color: str  # the report's colour
     method_class: str  # "module:Class" of its Method, imported only when it runs
     masters: tuple[Master, ...] = ()
+    folder: MethodFolder | None = None
     # The method's tools run on its nodes too (an agent), so nodes get the tools' image.
     agent_on_nodes: bool = False
     # The name of its tool when the tool is orka's own (its version is orka's).

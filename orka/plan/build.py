@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from orka import methods
-from orka.desired_state import RESET
-from orka.fleet import Fleet, FleetHost
+from orka.config import NODE_ROLE, REPO_ROOT
+from orka.config.desired_state import RESET
+from orka.config.fleet import Fleet, FleetHost
+from orka.config.settings import Settings
 from orka.methods.descriptor import Descriptor
 from orka.plan import layout
 from orka.plan.spec import ClusterSpec, Folder, MachineSpec, PlanInputs, Work
 from orka.plan.state import PROVISION_DIR, ClusterPaths
-from orka.settings import REPO_ROOT, Settings
 
 STATIC = "static"
 # What every machine's commands start with: where the scripts find what the host gave the machine.
@@ -47,21 +48,21 @@ def masters_of(selected: Sequence[str]) -> list[tuple[Descriptor, str, str, int]
 def needs_tools(role: str, selected: Sequence[str]) -> bool:
     """Whether a machine's provisioning installs the tools: the masters, and the nodes when a method's
     agent runs there. Any other node must hold no agent: it gets neither the tools nor the wheelhouse."""
-    return role != layout.NODE_ROLE or any(methods.descriptor(name).agent_on_nodes for name in selected)
+    return role != NODE_ROLE or any(methods.descriptor(name).agent_on_nodes for name in selected)
 
 
 def machines_of(settings: Settings, name: str, fleet: Fleet | None) -> tuple[MachineSpec, ...]:
     """The masters the selected methods need, then the nodes: on the cluster's /24, or the fleet's hosts."""
     selected = settings.methods
-    node_tools = needs_tools(layout.NODE_ROLE, selected)
+    node_tools = needs_tools(NODE_ROLE, selected)
     if fleet is not None:
-        by_role = {h.role: h for h in fleet.hosts if h.role != layout.NODE_ROLE}
+        by_role = {h.role: h for h in fleet.hosts if h.role != NODE_ROLE}
         masters = [
             MachineSpec(machine, role, by_role[role].address, tools=True, **_login(by_role[role]))
             for _, machine, role, _ in masters_of(selected)
         ]
         nodes = [
-            MachineSpec(h.name, layout.NODE_ROLE, h.address, primary=i == 0, tools=node_tools, **_login(h))
+            MachineSpec(h.name, NODE_ROLE, h.address, primary=i == 0, tools=node_tools, **_login(h))
             for i, h in enumerate(fleet.nodes)
         ]
         return tuple(masters + nodes)
@@ -71,7 +72,7 @@ def machines_of(settings: Settings, name: str, fleet: Fleet | None) -> tuple[Mac
         MachineSpec(machine, role, str(base + part), tools=True) for _, machine, role, part in masters_of(selected)
     ]
     nodes = [
-        MachineSpec(node, layout.NODE_ROLE, str(base + first + i), primary=i == 0, tools=node_tools)
+        MachineSpec(node, NODE_ROLE, str(base + first + i), primary=i == 0, tools=node_tools)
         for i, node in enumerate(layout.node_names(settings.cluster))
     ]
     return tuple(masters + nodes)
@@ -105,12 +106,12 @@ def plan_machine(machine: MachineSpec, inputs: PlanInputs, public_key: str, uplo
     hosts = [f"{m.ip}={m.name}" for m in inputs.machines]
     common = shlex.join(["bash", f"{layout.REMOTE_PROVISION}/common.sh", machine.name, public_key, *hosts])
     commands = [ENVIRONMENT]
-    if inputs.existing_hosts and machine.role == layout.NODE_ROLE:
+    if inputs.existing_hosts and machine.role == NODE_ROLE:
         # orka remakes no existing host between methods: it takes each node back to fresh instead.
         commands.append(shlex.join(["bash", "-ec", RESET]))
     commands.append(common)
     commands += [command for work in works for command in work.commands]
-    if inputs.existing_hosts and machine.role == layout.NODE_ROLE:
+    if inputs.existing_hosts and machine.role == NODE_ROLE:
         # What another method left on an existing host is made inert while this one runs (an agent stopped).
         commands += [d.inert_on_hosts for d in methods.descriptors() if d.name not in selected and d.inert_on_hosts]
     folders = [Folder(str(PROVISION_DIR), layout.REMOTE_PROVISION)]

@@ -10,12 +10,11 @@ import ipaddress
 import re
 import zlib
 
+from orka.config import NODE_PREFIX
 from orka.errors import ClusterError
 
 DEFAULT_CLUSTER_NAME = "orka"
 CLUSTER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
-NODE_ROLE = "node"
-NODE_PREFIX = "orka-node-"
 # Docker objects of a cluster carry orka.cluster=<name>; libvirt's are named <name>-<machine>.
 LABEL = "orka.cluster"
 

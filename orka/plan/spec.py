@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from orka.plan.layout import NODE_ROLE
-from orka.settings import Settings
+from orka.config import NODE_ROLE
+from orka.config.settings import Settings
 
 
 @dataclass(frozen=True)

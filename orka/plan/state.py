@@ -7,10 +7,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from orka.config import REPO_ROOT
 from orka.files import write_atomically
 from orka.plan.layout import DEFAULT_CLUSTER_NAME
 from orka.plan.spec import ClusterSpec
-from orka.settings import REPO_ROOT
 
 VAGRANT_DIR = REPO_ROOT / "vagrant"
 STATE_ROOT = REPO_ROOT / ".orka"

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 from orka.errors import ProviderError
 
 if TYPE_CHECKING:
+    from orka.config.settings import Timeouts
     from orka.plan.spec import ClusterSpec
     from orka.progress import Emit
     from orka.providers.base import Cluster, Provider
-    from orka.settings import Timeouts
 
 # Imported only when used: a provider's tooling (Vagrant, docker, libvirt) never burdens another's.
 REGISTRY = {

@@ -18,13 +18,13 @@ import testinfra
 from testinfra.backend.base import CommandResult
 from testinfra.host import Host
 
+from orka.config.settings import Settings, Timeouts
 from orka.errors import ClusterError
 from orka.plan.spec import ClusterSpec, MachineSpec
 from orka.plan.state import ClusterPaths
 from orka.progress import Emit, step
 from orka.runner.inventory import Host as InventoryHost
 from orka.runner.inventory import Inventory
-from orka.settings import Settings, Timeouts
 
 # A bound on connecting and on a machine that stops answering mid-command (testinfra bounds connecting: 10 s).
 SSH_EXTRA_ARGS = "-o LogLevel=ERROR -o ServerAliveInterval=5 -o ServerAliveCountMax=3"

@@ -19,11 +19,11 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from orka.config import REPO_ROOT
 from orka.errors import OrkaError
 from orka.locks import file_lock
 from orka.progress import Emit, run_showing, step
 from orka.providers.virsh import POOL, pool_volumes, virsh
-from orka.settings import REPO_ROOT
 
 ORKA_BOX = "orka/bookworm"
 ORKA_BOX_PROVIDER = "libvirt"

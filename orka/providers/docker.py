@@ -12,17 +12,18 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from orka.config import NODE_ROLE
+from orka.config.settings import Settings, Timeouts
 from orka.errors import ClusterError, ImageError
 from orka.locks import file_lock
 from orka.plan.build import masters_of, needs_tools
-from orka.plan.layout import LABEL, NODE_ROLE
+from orka.plan.layout import LABEL
 from orka.plan.spec import ClusterSpec
 from orka.plan.sshconfig import SshEntry, render
 from orka.plan.state import CACHE_ROOT, INSTALL_TOOLS, WHEELHOUSE_PINS
 from orka.plan.wheelhouse import ensure_wheelhouse
 from orka.progress import Emit, run_showing, step
 from orka.providers.vagrant import VagrantCluster, VagrantProvider
-from orka.settings import Settings, Timeouts
 
 IMAGE_REPOSITORY = "orka-node"
 TOOLS_REPOSITORY = "orka-node-tools"

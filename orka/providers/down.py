@@ -17,6 +17,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from orka.config.settings import Timeouts
 from orka.errors import ClusterError
 from orka.plan.layout import CLUSTER_NAME, LABEL
 from orka.plan.spec import ClusterSpec
@@ -24,7 +25,6 @@ from orka.plan.state import STATE_ROOT, ClusterPaths, read_spec
 from orka.progress import Emit
 from orka.providers import cluster_for, libvirt, processes
 from orka.providers.docker import remove_docker_leftovers
-from orka.settings import Timeouts
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orka import methods
-from orka.plan.layout import NODE_PREFIX
+from orka.config import NODE_PREFIX
+from orka.config.settings import Settings, Timeouts
 from orka.plan.spec import ClusterSpec
 from orka.plan.state import CACHE_ROOT
 from orka.progress import Emit
 from orka.providers.box import ensure_box
 from orka.providers.vagrant import VagrantCluster, VagrantProvider
 from orka.providers.virsh import POOL, listed, pool_volumes, virsh
-from orka.settings import Settings, Timeouts
 
 # A machine's name: a method's master, or a node.
 MACHINE = (

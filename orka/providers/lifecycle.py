@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from orka.config.settings import Settings
 from orka.errors import ClusterError
 from orka.plan.layout import DEFAULT_CLUSTER_NAME
 from orka.plan.spec import ClusterSpec
@@ -19,7 +20,6 @@ from orka.progress import Emit
 from orka.providers import cluster_for, provider
 from orka.providers.base import Cluster, Provider
 from orka.providers.choose import choose_provider
-from orka.settings import Settings
 
 
 def chosen(settings: Settings, emit: Emit) -> Provider:

@@ -13,12 +13,12 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from orka.config.settings import Settings
 from orka.errors import ClusterError
 from orka.plan.state import ClusterPaths
 from orka.progress import Emit
 from orka.providers.base import Cluster
 from orka.providers.lifecycle import started
-from orka.settings import Settings
 
 # Vagrant's docker provider, setting up a machine's network, lists every docker
 # network on the host and inspects each one and the containers on it; a network

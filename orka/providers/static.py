@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO
 
 from orka import methods
+from orka.config.settings import Settings, Timeouts
 from orka.errors import ClusterError
 from orka.plan import layout
 from orka.plan.build import STATIC, build_plan, machines_of
@@ -35,7 +36,6 @@ from orka.plan.state import CACHE_ROOT, WHEELHOUSE_PINS, ClusterPaths, write_spe
 from orka.plan.wheelhouse import ensure_wheelhouse
 from orka.progress import Emit, step
 from orka.providers.base import Cluster, Provider
-from orka.settings import Settings, Timeouts
 
 # Names the wheelhouse a host holds, so an unchanged one is not sent again.
 WHEELHOUSE_MARK = ".orka-wheelhouse"

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import vagrant
+from orka.config.settings import Settings, Timeouts
 from orka.errors import ClusterError
 from orka.plan import keys
 from orka.plan.build import build_plan
@@ -31,7 +32,6 @@ from orka.plan.wheelhouse import ensure_wheelhouse
 from orka.progress import Emit, step
 from orka.providers import processes
 from orka.providers.base import Cluster, Provider
-from orka.settings import Settings, Timeouts
 
 # Vagrant phones home for updates unless told not to; nodes may only talk to us.
 VAGRANT_QUIET_ENV = {

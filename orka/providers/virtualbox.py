@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from orka.config.settings import Settings, Timeouts
 from orka.plan.spec import ClusterSpec
 from orka.plan.state import CACHE_ROOT
 from orka.progress import Emit
 from orka.providers.box import ensure_box
 from orka.providers.vagrant import VagrantCluster, VagrantProvider
-from orka.settings import Settings, Timeouts
 
 
 class VirtualBoxProvider(VagrantProvider):

@@ -12,6 +12,7 @@ import pytest
 from testinfra.host import Host
 
 from orka import methods
+from orka.config.settings import Settings
 from orka.errors import OrkaError
 from orka.plan.layout import cluster_name_for
 from orka.progress import Emit, relay_to, tagged
@@ -22,7 +23,6 @@ from orka.pytest_plugin import options
 from orka.pytest_plugin.collection import EXPECTED_CHECKS, method_of
 from orka.pytest_plugin.terminal import progress_writer
 from orka.results.record import NORMAL
-from orka.settings import Settings
 from orka.spike import Spike, SpikeRegistry
 
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from orka import methods
+from orka.config import REPO_ROOT
+from orka.config.preflight import check_files
+from orka.config.settings import Settings, load_settings, resolve_settings_path
 from orka.errors import OrkaError
-from orka.preflight import check_files
-from orka.settings import REPO_ROOT, Settings, load_settings, resolve_settings_path
 
 SETTINGS = pytest.StashKey[Settings]()
 RUN_ID = pytest.StashKey[str]()

@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from orka import __version__, methods
+from orka.config import REPO_ROOT
+from orka.config.settings import Settings
 from orka.report.records import load_results, read_records
 from orka.results.record import PHASES
-from orka.settings import REPO_ROOT, Settings
 
 DEFAULT_JUNIT = REPO_ROOT / "reports" / "junit.xml"
 #: The phase property of a method's test that checks something beside its phases (a hand command, a render).

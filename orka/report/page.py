@@ -19,6 +19,7 @@ from pathlib import Path
 
 import jinja2
 
+from orka.config import REPO_ROOT
 from orka.files import write_atomically
 from orka.report.bench import bench_view
 from orka.report.charts import method_colors
@@ -28,7 +29,6 @@ from orka.report.matrix import RAW_TAIL_LINES, method_views, phase_chart, settin
 from orka.report.records import Record, latest_run, load_results, of_latest_run
 from orka.report.scale import SCALE_PHASES, ScaleView, scale_view
 from orka.results.record import NORMAL, PHASES
-from orka.settings import REPO_ROOT
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "comparison.html"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from orka.settings import REPO_ROOT
+from orka.config import REPO_ROOT
 from orka.spike import Spike
 from spikes.no_agent import check_no_agent
 from spikes.phases import check_node, check_phase

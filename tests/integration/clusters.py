@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 
+from orka.config import REPO_ROOT
 from orka.plan.state import STATE_ROOT
-from orka.settings import REPO_ROOT
 
 LABEL = "orka.cluster"
 

@@ -13,13 +13,13 @@ from collections.abc import Iterator
 import pytest
 from testinfra.host import Host
 
+from orka.config.settings import Settings
 from orka.errors import OrkaError
 from orka.plan.layout import REMOTE_WHEELHOUSE
 from orka.plan.state import ClusterPaths
 from orka.progress import to_stderr
 from orka.providers.base import Cluster
 from orka.providers.lifecycle import started
-from orka.settings import Settings
 from tests.integration.machine_checks import (
     assert_reaches_every_other_machine_by_name,
     assert_sshd_listens_with_keys_only,

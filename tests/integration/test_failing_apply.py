@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orka.methods import load_method
-from orka.preflight import check_files
+from orka.config.preflight import check_files
+from orka.config.settings import Settings, load_settings
+from orka.methods.base import load_method
 from orka.progress import to_stderr
 from orka.providers.base import Cluster
 from orka.providers.lifecycle import started
 from orka.results.record import PhaseResult
 from orka.results.verdict import Expectations, judge
-from orka.settings import Settings, load_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("failing-apply")]
 

@@ -23,8 +23,9 @@ from contextlib import nullcontext
 
 import pytest
 
-from orka.methods import load_method
-from orka.methods.base import Method
+from orka.config import REPO_ROOT
+from orka.config.settings import Settings
+from orka.methods.base import Method, load_method
 from orka.progress import to_stderr
 from orka.providers.base import Cluster
 from orka.providers.lifecycle import started
@@ -32,7 +33,6 @@ from orka.results.record import PhaseResult, RunContext, records
 from orka.results.store import append_records
 from orka.results.verdict import Expectations, judge
 from orka.runner.ssh import read_ssh_config
-from orka.settings import REPO_ROOT, Settings
 from orka.testing import faults
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("faults")]

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from orka.config.settings import load_settings
 from orka.errors import OrkaError
-from orka.methods import load_method
+from orka.methods.base import load_method
 from orka.plan.state import ClusterPaths
 from orka.progress import to_stderr
 from orka.providers import libvirt, virsh
@@ -30,7 +31,6 @@ from orka.providers.base import Cluster
 from orka.providers.box import ORKA_BOX
 from orka.providers.choose import choose_provider
 from orka.providers.lifecycle import started
-from orka.settings import load_settings
 from tests.integration.machine_checks import (
     assert_reaches_every_other_machine_by_name,
     assert_sshd_listens_with_keys_only,

@@ -36,8 +36,8 @@ from typing import Any
 
 import pytest
 
+from orka.config import REPO_ROOT
 from orka.report.page import render_comparison
-from orka.settings import REPO_ROOT
 from tests.unit.test_report import bench_file
 
 pytestmark = pytest.mark.integration

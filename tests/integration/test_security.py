@@ -26,8 +26,9 @@ from pathlib import Path
 
 import pytest
 
+from orka.config.settings import Settings
 from orka.errors import OrkaError
-from orka.methods import load_method
+from orka.methods.base import load_method
 from orka.plan.layout import LABEL
 from orka.plan.spec import ClusterSpec
 from orka.plan.state import ClusterPaths
@@ -37,7 +38,6 @@ from orka.providers.lifecycle import prepare, started
 from orka.report.page import render_comparison
 from orka.results.record import RunContext
 from orka.results.store import read_records
-from orka.settings import Settings
 from orka.spike import Spike
 from orka.testing.leaks import load_known_key, private_key_files, scan_paths
 

@@ -25,13 +25,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from orka.config import REPO_ROOT
+from orka.config.settings import default_settings, load_settings
 from orka.errors import ClusterError
 from orka.plan.state import CACHE_ROOT, INSTALL_TOOLS, STATE_ROOT, WHEELHOUSE_PINS
 from orka.plan.wheelhouse import ensure_wheelhouse
 from orka.progress import to_stderr
 from orka.providers.docker import ensure_image, ensure_tools_image
 from orka.providers.lifecycle import started
-from orka.settings import REPO_ROOT, default_settings, load_settings
 
 pytestmark = pytest.mark.integration
 

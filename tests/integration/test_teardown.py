@@ -35,9 +35,9 @@ from pathlib import Path
 
 import pytest
 
+from orka.config import REPO_ROOT
 from orka.plan.state import STATE_ROOT
 from orka.providers.docker import remove_docker_leftovers
-from orka.settings import REPO_ROOT
 from tests.integration.clusters import cluster_names, of_another_checkout
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("teardown")]

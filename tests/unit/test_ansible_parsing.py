@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from orka.config import REPO_ROOT
 from orka.methods.ansible.method import (
     _loads,
     host_results,
@@ -28,7 +29,6 @@ from orka.methods.ansible.method import (
 )
 from orka.methods.base import MethodError
 from orka.results.record import HostOutcome
-from orka.settings import REPO_ROOT
 
 DATA = Path(__file__).parent / "data" / "ansible"
 NODES = ["orka-node-1", "orka-node-2", "orka-node-3"]

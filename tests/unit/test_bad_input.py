@@ -26,10 +26,11 @@ from pathlib import Path
 
 import pytest
 
+from orka.config import REPO_ROOT
+from orka.config.preflight import PreflightError, check_files, file_problems
+from orka.config.settings import DEFAULT_SETTINGS_PATH, load_settings
 from orka.methods.ansible.files import check_ansible_config
 from orka.methods.salt.states import check_tree
-from orka.preflight import PreflightError, check_files, file_problems
-from orka.settings import DEFAULT_SETTINGS_PATH, REPO_ROOT, load_settings
 
 CLUSTERS_DIR = REPO_ROOT / ".orka" / "clusters"
 SALT_TREE = REPO_ROOT / "spikes" / "salt"

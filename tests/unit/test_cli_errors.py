@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 
-from orka.settings import REPO_ROOT
+from orka.config import REPO_ROOT
 
 # A refused command answers at once; a hang means it went on to bring something up.
 TIMEOUT_S = 120

@@ -20,7 +20,8 @@ from typing import Protocol
 
 import pytest
 
-from orka.settings import METHODS, REPO_ROOT
+from orka.config import REPO_ROOT
+from orka.config.settings import METHODS
 
 # Each has a per-node test: test_<phase>[<method>-<node>].
 PHASES = ("up", "ping", "apply", "idempotence", "orchestrate")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from orka.config.settings import DEFAULT_SETTINGS_PATH, Timeouts, load_settings
 from orka.errors import ClusterError
 from orka.plan import state
 from orka.plan.build import build_plan
@@ -15,7 +16,6 @@ from orka.plan.state import STATE_ROOT, ClusterPaths, write_spec
 from orka.providers import docker, down, libvirt, processes
 from orka.providers.down import Leftovers
 from orka.providers.libvirt import LibvirtObjects
-from orka.settings import DEFAULT_SETTINGS_PATH, Timeouts, load_settings
 
 
 def test_everything_found_is_named() -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from orka.config import REPO_ROOT
 from orka.plan.wheelhouse import wheelhouse_dir
 from orka.providers.docker import image_tag, recipe_hash
-from orka.settings import REPO_ROOT
 
 RECIPE = REPO_ROOT / "vagrant" / "image"
 PINS = REPO_ROOT / "vagrant" / "provision" / "wheelhouse.txt"

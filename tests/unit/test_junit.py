@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from orka.config import REPO_ROOT
+from orka.config.settings import load_settings
 from orka.report import junit
 from orka.report.matrix import page_verdicts
 from orka.report.records import Record
-from orka.settings import REPO_ROOT, load_settings
 
 SAMPLE = Path(__file__).parent / "data" / "junit" / "salt.xml"
 NODES = ["orka-node-1", "orka-node-2", "orka-node-3"]

@@ -21,7 +21,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from orka.settings import REPO_ROOT
+from orka.config import REPO_ROOT
 from orka.testing.leaks import Finding, KnownKey, LeakScanError, load_known_key, main, private_key_files, scan_paths
 
 

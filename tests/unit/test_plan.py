@@ -14,16 +14,16 @@ import pytest
 import yaml
 
 from orka import methods
-from orka.desired_state import RESET
+from orka.config.desired_state import RESET
+from orka.config.fleet import Fleet
+from orka.config.settings import DEFAULT_SETTINGS_PATH, Settings, Timeouts, load_settings
 from orka.errors import ClusterError
-from orka.fleet import Fleet
 from orka.plan import layout, state
 from orka.plan.build import ENVIRONMENT, build_plan, masters_of, needs_tools
 from orka.plan.keys import ensure_ssh_keypair
 from orka.plan.layout import cluster_name_for, cluster_slot, cluster_subnet, node_names
 from orka.plan.spec import ClusterSpec, MachineSpec
 from orka.providers.static import StaticCluster
-from orka.settings import DEFAULT_SETTINGS_PATH, Settings, Timeouts, load_settings
 
 PROVISION = layout.REMOTE_PROVISION
 SALT = layout.remote_method_dir("salt")
@@ -228,7 +228,7 @@ def test_each_method_runs_its_own_scripts_from_its_folder(plan: Plan) -> None:
     ]
     folders = {f.guest: f.host for f in machines["orka-master"].folders}
     assert folders["/srv/salt"].endswith("spikes/salt")
-    assert folders[SALT].endswith("orka/methods/salt/provision")
+    assert folders[SALT].endswith("orka/methods/salt/scripts")
 
 
 def test_each_machine_gets_only_its_own_keys_root_only(plan: Plan) -> None:

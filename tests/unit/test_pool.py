@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from orka.config.settings import Settings, default_settings
 from orka.errors import ClusterError
 from orka.plan import state as cluster_module
 from orka.plan.state import ClusterPaths
 from orka.progress import Emit
 from orka.providers import pool as pool_module
 from orka.providers.pool import RACE_RETRIES, ClusterPool, docker_raced
-from orka.settings import Settings, default_settings
 
 RACED = (Path(__file__).parent / "data" / "vagrant" / "up_raced.log").read_bytes()
 # A `vagrant up` that failed for a reason of its own: bringing it up again would fail again.

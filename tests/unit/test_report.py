@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from orka.config import REPO_ROOT
 from orka.errors import OrkaError
 from orka.methods.salt.method import parse_apply
 from orka.report.conditions import conditions_of
@@ -34,7 +35,6 @@ from orka.report.scale import main as scale_main
 from orka.results.record import PHASES, HostOutcome, PhaseResult, RunContext
 from orka.results.record import records as records_of
 from orka.results.verdict import Expectations, judge
-from orka.settings import REPO_ROOT
 
 DATA = Path(__file__).parent / "data" / "results"
 SCALE_SIZES = (3, 10, 25)  # the runs in data/results/scale/

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from orka.config import REPO_ROOT
 from orka.errors import OrkaError
 from orka.runner.taskfile import ACTIONS, Task, TaskFile, TaskFileError, load_taskfile, parse_taskfile
-from orka.settings import REPO_ROOT
 
 SPIKE_TASKS = REPO_ROOT / "spikes" / "custom"
 ALL_ACTIONS = "ping, command, package, group, user, directory, file, fetch, service, salt"

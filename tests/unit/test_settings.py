@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from orka.errors import SettingsError
-from orka.settings import (
+from orka.config import REPO_ROOT
+from orka.config.settings import (
     DEFAULT_SETTINGS_PATH,
-    REPO_ROOT,
     NodeResources,
     Settings,
     Timeouts,
@@ -19,6 +18,7 @@ from orka.settings import (
     load_settings,
     resolve_settings_path,
 )
+from orka.errors import SettingsError
 
 
 def snapshot(folder: Path) -> set[str]:
@@ -61,15 +61,14 @@ def test_defaults_values() -> None:
         methods=("salt", "ansible", "custom"),
         box="centos/stream9",
         image_recipe=REPO_ROOT / "vagrant" / "image",
-        salt_tree=REPO_ROOT / "spikes" / "salt",
-        ansible_config=REPO_ROOT / "spikes" / "ansible",
+        folders=(("salt", REPO_ROOT / "spikes" / "salt"), ("ansible", REPO_ROOT / "spikes" / "ansible")),
         node=NodeResources(cpus=1, memory_mb=1024),
         subnet="10.87.0.0/16",
         timeouts=Timeouts(up_s=600, ready_s=120, command_s=300),
     )
     assert default_settings() == expected
     assert DEFAULT_SETTINGS_PATH == REPO_ROOT / "settings" / "user_settings.yaml"
-    assert (REPO_ROOT / "orka" / "settings.py").is_file()
+    assert (REPO_ROOT / "orka" / "config" / "settings.py").is_file()
 
 
 @pytest.mark.parametrize(
@@ -430,8 +429,8 @@ def test_a_problem_from_the_file_names_its_line(tmp_path: Path) -> None:
     path = write(tmp_path, "cluster: 3\nnode:\n  cpus: 0\n  memory: 1024\nclustr: 4\n")
     error = load_error(path, {"provider": "vmware"})
     assert error.problems == [
-        "clustr: unknown key (did you mean 'cluster'?); allowed: cluster, provider, methods, box, docker, salt, "
-        "ansible, node, network, timeouts, static",
+        "clustr: unknown key (did you mean 'cluster'?); allowed: cluster, provider, methods, box, docker, node, "
+        "network, timeouts, static, salt, ansible",
         "provider (override): 'vmware' is not known; allowed: auto, docker, virtualbox, libvirt, static",
         "node.cpus: 0 is too small; allowed: an integer of at least 1",
     ]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from orka.config.settings import DEFAULT_SETTINGS_PATH, Settings, Timeouts, load_settings
 from orka.errors import ClusterError
 from orka.plan import state
 from orka.plan.build import build_plan
@@ -24,7 +25,6 @@ from orka.progress import Emit
 from orka.providers import lifecycle
 from orka.providers.base import Cluster, Provider
 from orka.providers.lifecycle import started
-from orka.settings import DEFAULT_SETTINGS_PATH, Settings, Timeouts, load_settings
 
 NAME = "orka-unit"
 

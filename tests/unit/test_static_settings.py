@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from orka.config import REPO_ROOT
+from orka.config.fleet import FleetHost
+from orka.config.settings import load_settings
 from orka.errors import SettingsError
-from orka.fleet import FleetHost
-from orka.settings import REPO_ROOT, load_settings
 
 
 @pytest.fixture

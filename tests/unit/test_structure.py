@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from orka import methods
-from orka.settings import REPO_ROOT
+from orka.config import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "orka"
 

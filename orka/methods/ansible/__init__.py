@@ -1,6 +1,6 @@
 """Ansible, agentless over SSH from its control node, ansible-master."""
 
-from orka.methods.descriptor import Descriptor, Master
+from orka.methods.descriptor import Descriptor, Master, MethodFolder
 
 # Where the control node holds the spike's Ansible folder, as the spike's hand commands name it.
 CONFIG = "/opt/orka/ansible/config"
@@ -16,6 +16,7 @@ DESCRIPTOR = Descriptor(
     color="#e07b39",
     method_class="orka.methods.ansible.method:AnsibleMethod",
     masters=(Master("ansible-master", "ansible-master", 11),),
+    folder=MethodFolder("config", "spikes/ansible", "playbook.yml"),
     effort_patterns=("*.yml", "*.j2", "*.cfg"),
     preflight="orka.methods.ansible.files:preflight",
     provision="orka.methods.ansible.provision:provision",

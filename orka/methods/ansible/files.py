@@ -8,7 +8,8 @@ from typing import Any
 
 import yaml
 
-from orka.settings import Settings
+from orka.config.settings import Settings
+from orka.methods.ansible import DESCRIPTOR
 
 # The playbooks orka runs, by name in ansible.config; each must be a list of plays.
 PLAYBOOKS = ("playbook.yml", "orchestrate.yml")
@@ -67,4 +68,6 @@ def check_ansible_config(config: Path) -> list[str]:
 
 def preflight(settings: Settings) -> list[str]:
     """Every problem of the Ansible folder the settings name, each naming its key and file."""
-    return [f"ansible.config: {p}" for p in check_ansible_config(settings.ansible_config)]
+    folder = DESCRIPTOR.folder
+    assert folder is not None
+    return [f"{DESCRIPTOR.name}.{folder.key}: {p}" for p in check_ansible_config(settings.folder(DESCRIPTOR.name))]

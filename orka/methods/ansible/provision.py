@@ -15,7 +15,7 @@ from orka.plan import layout
 from orka.plan.spec import Folder, MachineSpec, PlanInputs, Work
 
 CONTROL = DESCRIPTOR.masters[0]
-SCRIPTS = Path(__file__).resolve().parent / "provision"
+SCRIPTS = Path(__file__).resolve().parent / "scripts"
 REMOTE_SCRIPTS = layout.remote_method_dir(DESCRIPTOR.name)
 
 
@@ -56,7 +56,7 @@ def provision(machine: MachineSpec, inputs: PlanInputs) -> Work:
     script = ["bash", f"{REMOTE_SCRIPTS}/ansible-master.sh", CONFIG, inputs.primary, *inputs.secondaries]
     commands.append(shlex.join(script))
     return Work(
-        folders=(Folder(str(SCRIPTS), REMOTE_SCRIPTS), Folder(str(inputs.settings.ansible_config), CONFIG)),
+        folders=(Folder(str(SCRIPTS), REMOTE_SCRIPTS), Folder(str(inputs.settings.folder(DESCRIPTOR.name)), CONFIG)),
         commands=tuple(commands),
         uploads=tuple(uploads),
     )

@@ -8,11 +8,11 @@
 from __future__ import annotations
 
 from orka import __version__
+from orka.config import REPO_ROOT
 from orka.methods.base import Method
 from orka.methods.custom import DESCRIPTOR
 from orka.results.record import HostOutcome, PhaseResult
 from orka.runner import HostRun, RunReport, load_taskfile, parse_taskfile, run_taskfile
-from orka.settings import REPO_ROOT
 
 TASKS = REPO_ROOT / "spikes" / "custom"
 ORCHESTRATION = "orchestrate.yml"

@@ -1,6 +1,6 @@
 """SaltStack, agent-based: salt-master on orka-master, a minion on every node."""
 
-from orka.methods.descriptor import Descriptor, Master
+from orka.methods.descriptor import Descriptor, Master, MethodFolder
 
 DESCRIPTOR = Descriptor(
     name="salt",
@@ -10,6 +10,7 @@ DESCRIPTOR = Descriptor(
     method_class="orka.methods.salt.method:SaltMethod",
     masters=(Master("orka-master", "salt-master", 10),),
     agent_on_nodes=True,
+    folder=MethodFolder("tree", "spikes/salt", "top.sls"),
     effort_patterns=("*.sls", "*.jinja"),
     preflight="orka.methods.salt.states:preflight",
     provision="orka.methods.salt.provision:provision",

@@ -6,13 +6,14 @@ import json
 import shlex
 from pathlib import Path
 
+from orka.config import NODE_ROLE
 from orka.methods.salt import DESCRIPTOR
 from orka.methods.salt.keys import ensure_salt_keys
 from orka.plan import layout
 from orka.plan.spec import Folder, MachineSpec, PlanInputs, Work
 
 MASTER = DESCRIPTOR.masters[0]
-SCRIPTS = Path(__file__).resolve().parent / "provision"
+SCRIPTS = Path(__file__).resolve().parent / "scripts"
 REMOTE_SCRIPTS = layout.remote_method_dir(DESCRIPTOR.name)
 REMOTE_TREE = "/srv/salt"  # what the master serves, as the spike's notes name it
 
@@ -25,7 +26,7 @@ def pillar(inputs: PlanInputs) -> str:
 
 
 def provision(machine: MachineSpec, inputs: PlanInputs) -> Work:
-    if machine.role != MASTER.role and machine.role != layout.NODE_ROLE:
+    if machine.role != MASTER.role and machine.role != NODE_ROLE:
         return Work()
     minions = [m.name for m in inputs.nodes]
     keys = ensure_salt_keys(Path(inputs.keys_dir) / "salt-keys", minions)
@@ -34,7 +35,7 @@ def provision(machine: MachineSpec, inputs: PlanInputs) -> Work:
         uploads = [("salt/master.pem", keys / "master.pem"), ("salt/master.pub", keys / "master.pub")]
         uploads += [(f"salt/minions/{minion}.pub", keys / f"{minion}.pub") for minion in minions]
         return Work(
-            folders=(*scripts, Folder(str(inputs.settings.salt_tree), REMOTE_TREE)),
+            folders=(*scripts, Folder(str(inputs.settings.folder(DESCRIPTOR.name)), REMOTE_TREE)),
             commands=(shlex.join(["bash", f"{REMOTE_SCRIPTS}/salt-master.sh", pillar(inputs)]),),
             uploads=tuple((name, str(path)) for name, path in uploads),
         )

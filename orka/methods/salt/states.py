@@ -25,7 +25,8 @@ import yaml
 from jinja2 import nodes
 from jinja2.parser import Parser
 
-from orka.settings import Settings
+from orka.config.settings import Settings
+from orka.methods.salt import DESCRIPTOR
 
 # What a minion's grains would say; anything else asked for is undefined (and harmless).
 GRAINS: dict[str, Any] = {
@@ -308,4 +309,6 @@ def check_tree(tree: Path) -> list[str]:
 
 def preflight(settings: Settings) -> list[str]:
     """Every problem of the Salt tree the settings name, each naming its key and file."""
-    return [f"salt.tree: {p}" for p in check_tree(settings.salt_tree)]
+    folder = DESCRIPTOR.folder
+    assert folder is not None
+    return [f"{DESCRIPTOR.name}.{folder.key}: {p}" for p in check_tree(settings.folder(DESCRIPTOR.name))]

@@ -12,8 +12,8 @@ prepare(); it only reads.
 from __future__ import annotations
 
 from orka import methods
+from orka.config.settings import Settings
 from orka.errors import OrkaError
-from orka.settings import Settings
 
 
 class PreflightError(OrkaError):

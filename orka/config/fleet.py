@@ -1,6 +1,6 @@
 """The static provider's fleet: existing hosts listed in settings instead of machines to create.
 
-The `static:` section is the pydantic model Static, which orka.settings checks
+The `static:` section is the pydantic model Static, which orka.config.settings checks
 only with `provider: static`, so a `static:` section written for one machine
 never blocks a docker run on another. A leaf module: it imports nothing of orka.
 
@@ -35,17 +35,19 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 from pydantic_core.core_schema import ErrorType
 
-Role = Literal["salt-master", "ansible-master", "node"]
-ROLES: Final[tuple[str, ...]] = get_args(Role)
-# The one machine name each master role has (spikes and provisioning use these names).
-MASTER_NAMES: Final[Mapping[str, str]] = {"salt-master": "orka-master", "ansible-master": "ansible-master"}
+from orka import methods
+from orka.config import NODE_PREFIX, NODE_ROLE, REPO_ROOT
+
+# The one machine name each master role has (spikes and provisioning use these names): the methods' own.
+MASTER_NAMES: Final[Mapping[str, str]] = {m.role: m.name for d in methods.descriptors() for m in d.masters}
 # Which selected method needs which master on the fleet.
-METHOD_MASTERS: Final[Mapping[str, str]] = {"salt": "salt-master", "ansible": "ansible-master"}
+METHOD_MASTERS: Final[Mapping[str, str]] = {d.name: m.role for d in methods.descriptors() for m in d.masters}
+ROLES: Final[tuple[str, ...]] = (*MASTER_NAMES, NODE_ROLE)
+Role = Literal[ROLES]  # type: ignore[valid-type]  # the roles of the methods found, known at import
 NO_KNOWN_HOSTS: Final = "none"
-# Relative key paths are taken from the repository root, as orka.settings.REPO_ROOT (which imports this module).
-_ROOT: Final = Path(__file__).resolve().parent.parent
+
 _STRICT: Final = ConfigDict(extra="forbid", strict=True, validate_default=True)
-_NODE_NAME = re.compile(r"^orka-node-([1-9][0-9]*)$")
+_NODE_NAME = re.compile(rf"^{re.escape(NODE_PREFIX)}([1-9][0-9]*)$")
 _USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
 _DNS_NAME = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$"
@@ -56,7 +58,7 @@ _KNOWN_HOSTS: Final = (
     f"or {NO_KNOWN_HOSTS!r} to check no host key (throwaway test hosts only)"
 )
 
-# orka's own errors, which orka.settings turns into problems: an "orka" one says all that follows
+# orka's own errors, which orka.config.settings turns into problems: an "orka" one says all that follows
 # the key; a "value" one what is wrong with the value, which is shown before it (and the field's
 # description, what is allowed, after it).
 orka = partial(PydanticCustomError, "orka")
@@ -101,7 +103,7 @@ def _private_key(value: Path | None) -> Path | None:
     """ssh takes only the private half of a key, and only for its owner's eyes."""
     if value is None:
         return None
-    path = _ROOT / value.expanduser()  # as is if absolute
+    path = REPO_ROOT / value.expanduser()  # as is if absolute
     named = f"{str(value)!r} ({path})" if path != value else repr(str(value))
     if not path.is_file():
         raise orka(f"{named} is not a file; allowed: {_KEY}")
@@ -120,7 +122,7 @@ def _private_key(value: Path | None) -> Path | None:
 def _known_hosts(value: Path) -> Path:
     if str(value) == NO_KNOWN_HOSTS:
         return value
-    path = _ROOT / value.expanduser()
+    path = REPO_ROOT / value.expanduser()
     # A missing file (or folder, such as ~/.ssh on a fresh build agent) is made at bring-up.
     blocking = next((p for p in (path, *path.parents) if p.exists()), None)
     if blocking == path and not path.is_file():
@@ -195,9 +197,9 @@ def fleet_problems(section: object, methods: Sequence[str], size: tuple[int, int
         return problems  # the hosts field names what is wrong with the list
     (fewest, most), roles = size, [entry.get("role") for _, entry in entries]
     whole = []
-    if not fewest <= roles.count("node") <= most:
+    if not fewest <= roles.count(NODE_ROLE) <= most:
         whole.append(
-            f"{roles.count('node')} host(s) with role node; allowed: from {fewest} to {most} nodes "
+            f"{roles.count(NODE_ROLE)} host(s) with role node; allowed: from {fewest} to {most} nodes "
             "(the fleet's nodes are the cluster: `cluster` is their number)"
         )
     whole += [f"{roles.count(r)} hosts with role {r}; allowed: at most one" for r in MASTER_NAMES if roles.count(r) > 1]
@@ -247,7 +249,7 @@ def fleet_of(static: Static) -> tuple[Fleet, list[InitErrorDetails]]:
     free = (n for n in itertools.count(1) if n not in taken)
     hosts = []
     for h in static.hosts:
-        name = MASTER_NAMES.get(h.role) or h.name or f"orka-node-{next(free)}"
+        name = MASTER_NAMES.get(h.role) or h.name or f"{NODE_PREFIX}{next(free)}"
         # Either is None only for a host that fleet_problems names for it (and then this fleet is not used).
         login = cast(tuple[str, Path], (h.user or static.user, h.key or static.key))
         hosts.append(FleetHost(name, h.role, h.address, *login, h.port))

@@ -1,6 +1,6 @@
 """User settings: read settings/user_settings.yaml, apply overrides, validate.
 
-This is a leaf module (it imports nothing from orka but orka.errors and orka.fleet)
+This is a leaf module (it imports nothing from orka but orka.errors, the fleet and the method registry)
 so that every other part of orka, and the Vagrantfile's spec writer, can rely on it.
 The schema is the pydantic models below, strict ('3' is not an integer); their
 errors become orka's one-line problems: key, bad value, what is allowed.
@@ -26,17 +26,18 @@ from pydantic.fields import FieldInfo
 from pydantic.functional_validators import AfterValidator, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
+from orka import methods
+from orka.config import REPO_ROOT
+from orka.config.fleet import Fleet, Static, again, bad, fleet_of, fleet_problems, orka, problem
 from orka.errors import SettingsError
-from orka.fleet import Fleet, Static, again, bad, fleet_of, fleet_problems, orka, problem
+from orka.methods.descriptor import Descriptor, MethodFolder
 
-#: The folder that holds the orka/ package; relative paths in settings resolve here.
-REPO_ROOT: Final[Path] = Path(__file__).resolve().parent.parent
 DEFAULT_SETTINGS_PATH: Final[Path] = REPO_ROOT / "settings" / "user_settings.yaml"
 
 Provider = Literal["auto", "docker", "virtualbox", "libvirt", "static"]
-Method = Literal["salt", "ansible", "custom"]
 PROVIDERS: Final[tuple[Provider, ...]] = get_args(Provider)
-METHODS: Final[tuple[Method, ...]] = get_args(Method)
+METHODS: Final[tuple[str, ...]] = methods.names()
+Method = Literal[METHODS]  # type: ignore[valid-type]  # the methods found, known at import
 MIN_CLUSTER: Final = 3
 MAX_CLUSTER: Final = 100
 MIN_MEMORY_MB: Final = 256
@@ -84,8 +85,7 @@ class Settings:
         methods: Non-empty subset of METHODS, in the user's order, no duplicates.
         box: Vagrant box for the VM providers.
         image_recipe: Absolute path of the docker node image recipe folder.
-        salt_tree: Absolute path of the Salt file tree the master serves (has top.sls).
-        ansible_config: Absolute path of the Ansible folder (playbook.yml, orchestrate.yml, ansible.cfg).
+        folders: Each method's own folder, absolute (the Salt tree, the Ansible folder), by method.
         node: CPUs and memory of each node.
         subnet: IPv4 network in CIDR form; each cluster takes one /24 of it.
         timeouts: Time limits of the stages.
@@ -98,17 +98,23 @@ class Settings:
     methods: tuple[str, ...]
     box: str
     image_recipe: Path
-    salt_tree: Path
-    ansible_config: Path
+    folders: tuple[tuple[str, Path], ...]
     node: NodeResources
     subnet: str
     timeouts: Timeouts
     fleet: Fleet | None = None
 
+    def folder(self, method: str) -> Path:
+        """The method's own folder (a method without one has none: KeyError)."""
+        return dict(self.folders)[method]
+
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dict (paths as str) for the Vagrantfile's spec."""
-        plain = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items() if k != "fleet"}
-        return {**plain, "methods": list(self.methods), **({"static": self.fleet.to_dict()} if self.fleet else {})}
+        """Return a JSON-serialisable dict (paths as str), as the records keep the settings a run used."""
+        skipped = ("fleet", "folders")
+        plain = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items() if k not in skipped}
+        folders = {method: str(path) for method, path in self.folders}
+        static = {"static": self.fleet.to_dict()} if self.fleet else {}
+        return {**plain, "methods": list(self.methods), "folders": folders, **static}
 
 
 # -- the schema. Each Field's description is what is allowed there, for the messages. ---------
@@ -129,7 +135,7 @@ class _Folder:
 
 
 _ANY_OF_STATIC: dict[str, Any] = {key: (object, None) for key in Static.model_fields}
-_RECIPE, _TREE, _CONFIG = _Folder("build.sh"), _Folder("top.sls"), _Folder("playbook.yml")
+_RECIPE = _Folder("build.sh")
 # With another provider than static, only the keys of the section are checked.
 _StaticKeys: Any = create_model("static", __config__=ConfigDict(extra="forbid"), **_ANY_OF_STATIC)
 _SUBNET: Final = f"an IPv4 network in CIDR form with a prefix from /{MIN_PREFIX} to /{MAX_PREFIX}, e.g. '10.87.0.0/16'"
@@ -172,14 +178,19 @@ class _Docker(_Section):
     )
 
 
-class _Salt(_Section):
-    tree: Annotated[Path, AfterValidator(_TREE)] = Field(Path("spikes/salt"), strict=False, description=_TREE.allowed)
-
-
-class _Ansible(_Section):
-    config: Annotated[Path, AfterValidator(_CONFIG)] = Field(
-        Path("spikes/ansible"), strict=False, description=_CONFIG.allowed
+def _method_section(descriptor: Descriptor, folder: MethodFolder) -> type[_Section]:
+    """A method's section: the key naming its own folder (`<method>.<key>`), as its descriptor says."""
+    check = _Folder(folder.marker)
+    field: Any = (
+        Annotated[Path, AfterValidator(check)],
+        Field(Path(folder.default), strict=False, description=check.allowed),
     )
+    section: type[_Section] = create_model(f"_{descriptor.name}", __base__=_Section, **{folder.key: field})
+    return section
+
+
+# Each method with a folder of its own has a section of the settings by its name.
+_METHOD_SECTIONS: Final = {d.name: _method_section(d, d.folder) for d in methods.descriptors() if d.folder}
 
 
 class _Node(_Section):
@@ -197,7 +208,7 @@ class _Timeouts(_Section):
     command: Annotated[int, _at_least(1, " (seconds)")] = 300
 
 
-class _File(_Section):
+class _FileBase(_Section):
     """The settings file; each key is optional."""
 
     cluster: int = Field(
@@ -212,12 +223,10 @@ class _File(_Section):
         DEFAULT_BOX, min_length=1, description=f"a Vagrant box name such as {DEFAULT_BOX!r}"
     )
     docker: _Docker = _Docker.model_construct()
-    salt: _Salt = _Salt.model_construct()
-    ansible: _Ansible = _Ansible.model_construct()
     node: _Node = _Node.model_construct()
     network: _Network = _Network.model_construct()
     timeouts: _Timeouts = _Timeouts.model_construct()
-    # provider static: existing hosts instead of machines orka creates (see orka.fleet).
+    # provider static: existing hosts instead of machines orka creates (see orka.config.fleet).
     static: Static | None = None
 
     @field_validator("static", mode="wrap")
@@ -231,10 +240,10 @@ class _File(_Section):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _as_a_whole(cls, data: dict[str, Any], handler: Handler) -> _File:
+    def _as_a_whole(cls, data: dict[str, Any], handler: Handler) -> _FileBase:
         """pydantic's checks of each value, then orka's of values together: every problem at once."""
         try:
-            model, errors = cast(_File, handler(data)), []
+            model, errors = cast(_FileBase, handler(data)), []
         except ValidationError as exc:
             # The hosts lean on static.user and static.key: a problem of those comes first.
             model, errors = None, sorted(map(again, exc.errors()), key=lambda e: e["loc"][:2] == ("static", "hosts"))
@@ -256,6 +265,14 @@ class _File(_Section):
         if errors or model is None:
             raise ValidationError.from_exception_data("settings", errors)
         return model
+
+
+# The file's schema: the sections above, and one per method that has a folder of its own.
+_File: type[_FileBase] = create_model(
+    "_File",
+    __base__=_FileBase,
+    **{name: (section, section.model_construct()) for name, section in _METHOD_SECTIONS.items()},  # type: ignore[call-overload]
+)
 
 
 def _model_of(annotation: object) -> type[BaseModel] | None:
@@ -375,8 +392,11 @@ def _validate(
         methods=model.methods,
         box=model.box,
         image_recipe=model.docker.image_recipe,
-        salt_tree=model.salt.tree,
-        ansible_config=model.ansible.config,
+        folders=tuple(
+            (name, getattr(getattr(model, name), d.folder.key))
+            for name, d in ((d.name, d) for d in methods.descriptors())
+            if d.folder is not None
+        ),
         node=NodeResources(cpus=model.node.cpus, memory_mb=model.node.memory),
         subnet=model.network.subnet,
         timeouts=Timeouts(up_s=model.timeouts.up, ready_s=model.timeouts.ready, command_s=model.timeouts.command),
