@@ -36,12 +36,19 @@ INOTIFY_LIMIT = Path("/proc/sys/fs/inotify/max_user_instances")
 # -- docker's objects of a cluster ------------------------------------------------
 
 
+def labelled(kind: str, name: str | None, shown: str = "{{.ID}}", running: bool = False) -> list[str]:
+    """What docker says of the containers or networks labelled by orka: of one cluster, or of any when name is
+    None; `shown` picks what of each (its ID, its name, the cluster it is labelled with); only running ones."""
+    label = f"{LABEL}={name}" if name else LABEL
+    listing = ["docker", "ps", "-a"] if kind == "container" else ["docker", "network", "ls"]
+    filters = ["--filter", f"label={label}", *(["--filter", "status=running"] if running else [])]
+    result = subprocess.run([*listing, *filters, "--format", shown], capture_output=True, text=True, check=False)
+    return result.stdout.split()
+
+
 def docker_objects(kind: str, name: str | None) -> list[str]:
     """IDs of containers or networks labelled by orka (one cluster, or all when name is None)."""
-    label = f"{LABEL}={name}" if name else LABEL
-    listing = ["docker", "ps", "-aq"] if kind == "container" else ["docker", "network", "ls", "-q"]
-    result = subprocess.run([*listing, "--filter", f"label={label}"], capture_output=True, text=True, check=False)
-    return result.stdout.split()
+    return labelled(kind, name)
 
 
 def remove_docker_leftovers(name: str | None, settle_s: float = 1.0) -> int:
@@ -200,13 +207,7 @@ class DockerCluster(VagrantCluster):
         if not self.paths.dotfile.exists():
             return False
         # One docker call instead of a slow `vagrant status`.
-        running = subprocess.run(
-            ["docker", "ps", "-q", "--filter", f"label={LABEL}={self.name}", "--filter", "status=running"],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.split()
-        return len(running) == len(self.machines)
+        return len(labelled("container", self.name, running=True)) == len(self.machines)
 
     def remove_machines(self) -> None:
         # By orka's label, never `vagrant destroy`: on the docker provider Vagrant 2.3 also removes every idle

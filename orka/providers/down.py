@@ -13,7 +13,6 @@ others.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from orka.plan.spec import ClusterSpec
 from orka.plan.state import STATE_ROOT, ClusterPaths, read_spec
 from orka.progress import Emit
 from orka.providers import cluster_for, libvirt, processes
-from orka.providers.docker import remove_docker_leftovers
+from orka.providers.docker import labelled, remove_docker_leftovers
 
 
 @dataclass(frozen=True)
@@ -66,14 +65,7 @@ def _shown(folder: Path) -> str:
 
 def _labelled(kind: str, name: str) -> tuple[str, ...]:
     """Names of the containers or networks labelled as this cluster's."""
-    if kind == "container":
-        listing = ["docker", "ps", "-a", "--format", "{{.Names}}"]
-    else:
-        listing = ["docker", "network", "ls", "--format", "{{.Name}}"]
-    result = subprocess.run(
-        [*listing, "--filter", f"label={LABEL}={name}"], capture_output=True, text=True, check=False
-    )
-    return tuple(sorted(result.stdout.split()))
+    return tuple(sorted(labelled(kind, name, "{{.Names}}" if kind == "container" else "{{.Name}}")))
 
 
 def _folders(paths: ClusterPaths) -> list[Path]:
@@ -131,14 +123,8 @@ def remove(name: str, timeouts: Timeouts, emit: Emit) -> Leftovers:
 def names_here() -> list[str]:
     """Every cluster with anything on this machine: state folders, labelled docker objects, running processes."""
     names = {p.name for p in (STATE_ROOT / "clusters").glob("*") if p.is_dir()}
-    for listing in (["docker", "ps", "-a"], ["docker", "network", "ls"]):
-        result = subprocess.run(
-            [*listing, "--filter", f"label={LABEL}", "--format", f'{{{{.Label "{LABEL}"}}}}'],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        names.update(result.stdout.split())
+    for kind in ("container", "network"):
+        names.update(labelled(kind, None, f'{{{{.Label "{LABEL}"}}}}'))
     names.update(spec.parent.name for spec in processes.plans_in_use(STATE_ROOT / "clusters"))
     names.update(libvirt.cluster_names())
     return sorted(name for name in names if CLUSTER_NAME.match(name))

@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from orka import methods
 from orka.config import NODE_PREFIX
-from orka.config.settings import Settings, Timeouts
+from orka.config.settings import Timeouts
 from orka.plan.spec import ClusterSpec
-from orka.plan.state import CACHE_ROOT
 from orka.progress import Emit
-from orka.providers.box import ensure_box
-from orka.providers.vagrant import VagrantCluster, VagrantProvider
+from orka.providers.vagrant import VagrantCluster, VMProvider
 from orka.providers.virsh import POOL, listed, pool_volumes, virsh
 
 # A machine's name: a method's master, or a node.
@@ -102,13 +99,8 @@ class LibvirtCluster(VagrantCluster):
         return super().exists() or bool(find(self.name).domains)
 
 
-class LibvirtProvider(VagrantProvider):
+class LibvirtProvider(VMProvider):
     name = "libvirt"
-
-    def assets(self, settings: Settings, emit: Emit) -> tuple[Path, str, str]:
-        wheelhouse, _, _ = super().assets(settings, emit)
-        ensure_box(settings.box, self.name, wheelhouse, CACHE_ROOT, emit, settings.timeouts.up_s)
-        return wheelhouse, "", ""
 
     def cluster(self, spec: ClusterSpec, timeouts: Timeouts, emit: Emit) -> LibvirtCluster:
         return LibvirtCluster(spec, timeouts, emit)

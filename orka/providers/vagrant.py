@@ -32,6 +32,7 @@ from orka.plan.wheelhouse import ensure_wheelhouse
 from orka.progress import Emit, step
 from orka.providers import processes
 from orka.providers.base import Cluster, Provider
+from orka.providers.box import ensure_box
 
 # Vagrant phones home for updates unless told not to; nodes may only talk to us.
 VAGRANT_QUIET_ENV = {
@@ -218,3 +219,12 @@ class VagrantProvider(Provider):
             image=image,
             tools_image=tools_image,
         )
+
+
+class VMProvider(VagrantProvider):
+    """A provider of VMs through Vagrant: the settings' box, added (or built) before the machines."""
+
+    def assets(self, settings: Settings, emit: Emit) -> tuple[Path, str, str]:
+        wheelhouse, _, _ = super().assets(settings, emit)
+        ensure_box(settings.box, self.name, wheelhouse, CACHE_ROOT, emit, settings.timeouts.up_s)
+        return wheelhouse, "", ""

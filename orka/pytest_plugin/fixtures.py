@@ -7,6 +7,7 @@ capture, or from an xdist worker through the controller, tagged with the worker.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from testinfra.host import Host
@@ -39,6 +40,15 @@ def _side_by_side(config: pytest.Config) -> str:
     return f"side by side on {workers} xdist workers" if workers > 1 else NORMAL
 
 
+def _cluster_options(config: pytest.Config, worker_id: str) -> dict[str, Any]:
+    """The cluster's name (an xdist worker's own), and whether to keep it or reuse a kept one."""
+    return {
+        "name": cluster_name_for(worker_id, config.getoption("cluster_name")),
+        "keep": config.getoption("keep_cluster"),
+        "reuse": config.getoption("reuse_cluster"),
+    }
+
+
 def _fail_on_orka_error(exc: OrkaError) -> None:
     # orka's own words (what failed and how to fix it), not a traceback from deep inside.
     pytest.fail(str(exc), pytrace=False)
@@ -58,13 +68,7 @@ def orka_settings(pytestconfig: pytest.Config) -> Settings:
 @pytest.fixture(scope="session")
 def cluster(pytestconfig: pytest.Config, orka_settings: Settings, worker_id: str, orka_emit: Emit) -> Iterator[Cluster]:
     """The cluster with every selected method's master, up and ready; destroyed at the end."""
-    lifecycle = started(
-        orka_settings,
-        name=cluster_name_for(worker_id, pytestconfig.getoption("cluster_name")),
-        keep=pytestconfig.getoption("keep_cluster"),
-        reuse=pytestconfig.getoption("reuse_cluster"),
-        emit=orka_emit,
-    )
+    lifecycle = started(orka_settings, **_cluster_options(pytestconfig, worker_id), emit=orka_emit)
     try:
         up = lifecycle.__enter__()
     except OrkaError as exc:
@@ -86,13 +90,7 @@ def spikes(
     pytestconfig: pytest.Config, orka_settings: Settings, worker_id: str, orka_emit: Emit
 ) -> Iterator[SpikeRegistry]:
     """Each method on a fresh cluster of its own (one at a time per worker)."""
-    pool = ClusterPool(
-        orka_settings,
-        name=cluster_name_for(worker_id, pytestconfig.getoption("cluster_name")),
-        keep=pytestconfig.getoption("keep_cluster"),
-        reuse=pytestconfig.getoption("reuse_cluster"),
-        emit=orka_emit,
-    )
+    pool = ClusterPool(orka_settings, **_cluster_options(pytestconfig, worker_id), emit=orka_emit)
     registry = SpikeRegistry(
         pool,
         options.run_id(pytestconfig),

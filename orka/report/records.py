@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -89,36 +89,39 @@ class Record:
 
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> Record:
-        node = data.get("node")
-        exit_code = data.get("exit_code")
-        settings = data.get("settings")
-        return cls(
-            run_id=_text(data.get("run_id")),
-            method=_text(data.get("method")),
-            phase=_text(data.get("phase")),
-            node=None if node is None else str(node),
-            ok=bool(data.get("ok")),
-            verdict=str(data["verdict"]) if data.get("verdict") is not None else None,
-            reasons=_texts(data.get("reasons")),
-            notes=_texts(data.get("notes")),
-            changed=_int(data.get("changed")),
-            failed=_int(data.get("failed")),
-            duration_s=_number(data.get("duration_s")),
-            detail=_text(data.get("detail")),
-            error=_text(data.get("error")),
-            exit_code=exit_code if isinstance(exit_code, int) and not isinstance(exit_code, bool) else None,
-            order=_steps(data.get("order")),
-            raw=_text(data.get("raw")),
-            check=_text(data.get("check")),
-            tool_version=_text(data.get("tool_version")),
-            cluster_size=_int(data.get("cluster_size")),
-            provider=_text(data.get("provider")),
-            node_os=_text(data.get("node_os")),
-            tuning=_text(data.get("tuning")),
-            condition=_text(data.get("condition")) or NORMAL,
-            recorded_at=_text(data.get("recorded_at")),
-            settings=settings if isinstance(settings, Mapping) else {},
-        )
+        """A record from results.json's JSON, each field converted by its kind (see _READERS)."""
+        values = {f.name: _READERS[f.name](data.get(f.name)) for f in fields(cls) if data.get(f.name) is not None}
+        return cls(**values)
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _optional_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+# How each field is read from JSON: a missing or odd value becomes the field's empty value, once, here.
+_READERS: dict[str, Any] = {
+    **{name: _text for name in ("run_id", "method", "phase", "detail", "error", "raw", "check", "tool_version")},
+    **{name: _text for name in ("provider", "node_os", "tuning", "recorded_at")},
+    **{name: _int for name in ("changed", "failed", "cluster_size")},
+    "node": _optional_text,
+    "verdict": _optional_text,
+    "ok": bool,
+    "reasons": _texts,
+    "notes": _texts,
+    "duration_s": _number,
+    "exit_code": _optional_int,
+    "order": _steps,
+    "condition": lambda value: _text(value) or NORMAL,
+    "settings": _mapping,
+}
 
 
 def parse_records(text: str) -> list[Record]:
