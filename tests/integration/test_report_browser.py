@@ -38,6 +38,7 @@ import pytest
 
 from orka.config import REPO_ROOT
 from orka.report.page import render_comparison
+from orka.results.record import PHASES
 from tests.unit.test_report import bench_file
 
 pytestmark = pytest.mark.integration
@@ -288,9 +289,9 @@ def test_the_page_opens_from_disk_whole_and_without_errors(browser: DevToolsPipe
     assert seen.requests == [seen.url], "the page loaded more than itself"
     probe = seen.probe
     assert probe["title"].startswith("orka: salt vs ansible vs custom")
-    # The matrix: three methods by five phases, all drawn.
+    # The matrix: three methods by six phases (up to verify), all drawn.
     assert probe["rows"] == ["salt", "ansible", "custom"]
-    assert len(probe["cells"]) == 15
+    assert len(probe["cells"]) == 3 * len(PHASES)
     assert {(c["status"], c["label"]) for c in probe["cells"]} == {("pass", "PASS")}
     assert all(c["width"] > 100 and c["height"] > 50 for c in probe["cells"]), probe["cells"]
     assert probe["matrix"]["width"] > 1000
