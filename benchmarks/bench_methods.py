@@ -18,7 +18,7 @@ from this host, in three phases:
 
 Tools: `custom` (orka.runner.run_taskfile in this process), `custom-cli`
 (`python -m orka run`, so process start is included), `ansible`
-(`ansible`/`ansible-playbook`, configured as spikes/ansible/ansible.cfg) and
+(`ansible`/`ansible-playbook`, configured as orka/methods/ansible/scripts/ansible.cfg) and
 `pyinfra` (the CLI, `--parallel N`). Each figure is the wall time of the whole
 invocation; it is marked invalid when the tool failed or when the nodes do
 not hold what it should have left (checked after each apply).
@@ -164,7 +164,7 @@ def ansible_playbook(tool: str) -> str:
 
 
 def ansible_cfg(control_dir: Path) -> str:
-    # spikes/ansible/ansible.cfg, plus who to be and which key (the spike's
+    # orka/methods/ansible/scripts/ansible.cfg, plus who to be and which key (the spike's
     # control node has them in its inventory), and where the sockets go.
     # UserKnownHostsFile=/dev/null as in orka's ssh-config: the nodes are new each time.
     return textwrap.dedent(f"""\

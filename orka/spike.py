@@ -20,13 +20,23 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from orka.config.desired_state import BASELINE, PROBE, SNAPSHOT, touched
+from orka.config.desired_state import BASELINE, Leaves, touched
+from orka.config.scenario import Scenario
 from orka.errors import ClusterError, OrkaError
 from orka.methods.base import Method, load_method
 from orka.progress import Emit, tagged
 from orka.providers.base import Cluster
 from orka.providers.pool import ClusterPool
-from orka.results.record import HostOutcome, PhaseResult, PhaseVerdict, RunContext, Verdict, records
+from orka.results.record import (
+    NOT_DEFINED,
+    NOT_WRITTEN,
+    HostOutcome,
+    PhaseResult,
+    PhaseVerdict,
+    RunContext,
+    Verdict,
+    records,
+)
 from orka.results.store import append_records
 from orka.results.verdict import Expectations, judge
 
@@ -43,8 +53,11 @@ PREREQUISITES: dict[str, tuple[str, ...]] = {
 
 
 class Spike:
-    def __init__(self, method: Method, cluster: Cluster, context: RunContext, results: Path, emit: Emit) -> None:
+    def __init__(
+        self, method: Method, scenario: Scenario, cluster: Cluster, context: RunContext, results: Path, emit: Emit
+    ) -> None:
         self.method = method
+        self.scenario = scenario
         self.cluster = cluster
         self.context = context
         self.results = results
@@ -79,8 +92,13 @@ class Spike:
             "idempotence": lambda: self.method.apply("idempotence"),
             "orchestrate": self.method.orchestrate,
         }
+        if phase == "orchestrate" and not self.scenario.orchestration_of(self.name):
+            return self.not_defined(
+                phase, f"{self.scenario.name} declares no orchestration for {self.name} (scenario.yaml `orchestrate:`)"
+            )
         known: dict[str, Any] = {}
-        before = snapshots(self.cluster, self.node_names) if phase == "idempotence" else {}
+        leaves = self.scenario.leaves
+        before = snapshots(self.cluster, self.node_names, leaves) if phase == "idempotence" and leaves else {}
         start = time.monotonic()
         try:
             if phase == "orchestrate":
@@ -89,7 +107,7 @@ class Spike:
         except Exception as exc:  # a tool that hung up, a cluster gone: this phase fails, the run goes on
             result = PhaseResult(self.name, phase, (), time.monotonic() - start, error=f"{type(exc).__name__}: {exc}")
         if before:
-            after = snapshots(self.cluster, self.node_names)
+            after = snapshots(self.cluster, self.node_names, leaves)
             known["touched"] = {node: touched(before[node], after.get(node, "")) for node in before}
         verdict = self.judge(result, self.expectations(**known))
         self.emit(
@@ -99,6 +117,15 @@ class Spike:
         if result.order:
             order = " -> ".join(f"{name} [{start:.2f}-{end:.2f}]" for name, start, end in result.order)
             self.emit(f"[orka] {self.name} {phase} order: {order}")
+        return verdict
+
+    def not_defined(self, phase: str, why: str) -> PhaseVerdict:
+        """A phase the scenario gives this method nothing to run for: recorded as such, a skip, never a pass."""
+        verdict = PhaseVerdict(Verdict(notes=(why,), skipped=NOT_DEFINED), {})
+        self.done[phase] = result = PhaseResult(self.name, phase, (), 0.0)
+        self.verdicts[phase] = verdict
+        append_records(self.results, records(result, self.context, verdict))
+        self.emit(f"[orka] {self.name} {phase}: {NOT_DEFINED}: {why}")
         return verdict
 
     def judge(self, result: PhaseResult, expect: Expectations) -> PhaseVerdict:
@@ -123,10 +150,17 @@ class Spike:
             error = f"not every node answered {self.method.tool} within {self.method.timeout_s} s: " + "; ".join(
                 probe.problems()
             )
-        result = PhaseResult(self.name, UP, freshness(self.cluster), duration_s, error=error)
+        leaves = self.scenario.leaves
+        result = PhaseResult(self.name, UP, freshness(self.cluster, leaves), duration_s, error=error)
         verdict = self.judge(result, self.expectations())
         fresh = sum(h.ok for h in result.hosts)
-        self.emit(f"[orka] {self.name} up: {duration_s:.1f} s; {fresh} of {len(result.hosts)} nodes fresh")
+        if leaves:
+            self.emit(f"[orka] {self.name} up: {duration_s:.1f} s; {fresh} of {len(result.hosts)} nodes fresh")
+        else:
+            self.emit(
+                f"[orka] {self.name} up: {duration_s:.1f} s; freshness not probed: "
+                f"{self.scenario.name}'s scenario.yaml declares no `leaves:`"
+            )
         for reason in verdict.reasons():
             self.emit(f"[orka] {self.name} up: FAILED {reason}")
         return verdict
@@ -162,21 +196,21 @@ class Spike:
         return verdict
 
 
-def leftovers(cluster: Cluster, node: str) -> tuple[list[str], list[str]]:
+def leftovers(cluster: Cluster, node: str, leaves: Leaves) -> tuple[list[str], list[str]]:
     """What of the desired state a node already holds, and of that what the host held before orka first came
     (an existing host's own, written down in its baseline and never removed): ([], []) on a fresh node."""
-    out = cluster.run(node, f"{PROBE}; echo {BASELINE_MARK}; cat {BASELINE} 2>/dev/null; true").stdout
+    out = cluster.run(node, f"{leaves.probe}; echo {BASELINE_MARK}; cat {BASELINE} 2>/dev/null; true").stdout
     probed, _, baseline = out.partition(BASELINE_MARK)
     own = {line.strip() for line in baseline.splitlines() if line.strip()}
     held = [line.strip() for line in probed.splitlines() if line.strip()]
     return [h for h in held if h not in own], [h for h in held if h in own]
 
 
-def freshness(cluster: Cluster) -> tuple[HostOutcome, ...]:
+def freshness(cluster: Cluster, leaves: Leaves) -> tuple[HostOutcome, ...]:
     """Each node fresh (ok) or not, naming what it already holds; a host's own from before orka is no leftover."""
     nodes = [n.name for n in cluster.nodes]
     with ThreadPoolExecutor(max_workers=min(8, len(nodes))) as pool:
-        found = list(pool.map(lambda node: leftovers(cluster, node), nodes))
+        found = list(pool.map(lambda node: leftovers(cluster, node, leaves), nodes))
     outcomes = []
     for node, (held, own) in zip(nodes, found, strict=True):
         detail = f"already holds: {', '.join(held)}" if held else "fresh"
@@ -186,10 +220,11 @@ def freshness(cluster: Cluster) -> tuple[HostOutcome, ...]:
     return tuple(outcomes)
 
 
-def snapshots(cluster: Cluster, nodes: tuple[str, ...]) -> dict[str, str]:
+def snapshots(cluster: Cluster, nodes: tuple[str, ...], leaves: Leaves) -> dict[str, str]:
     """Each node's managed files and services as the idempotence check compares them."""
+    command = f"sudo sh -c {_quoted(leaves.snapshot)}"
     with ThreadPoolExecutor(max_workers=min(8, len(nodes))) as pool:
-        taken = list(pool.map(lambda node: cluster.run(node, f"sudo sh -c {_quoted(SNAPSHOT)}").stdout, nodes))
+        taken = list(pool.map(lambda node: cluster.run(node, command).stdout, nodes))
     return dict(zip(nodes, taken, strict=True))
 
 
@@ -198,9 +233,10 @@ def _quoted(command: str) -> str:
 
 
 class SpikeRegistry:
-    """The Spike of each method, on a cluster of its own from the pool.
+    """The Spike of each scenario x method, on a cluster of its own from the pool.
 
-    With `tag_methods` (methods side by side under xdist) every progress line names its method.
+    With `tag_methods` (methods side by side under xdist) every progress line names its method;
+    with several scenarios, each line names its scenario too.
     """
 
     def __init__(
@@ -213,6 +249,7 @@ class SpikeRegistry:
         settings: dict[str, Any],
         tag_methods: bool = False,
         condition: str = "normal",
+        tag_scenarios: bool = False,
     ) -> None:
         self.pool = pool
         self.settings = settings
@@ -221,51 +258,71 @@ class SpikeRegistry:
         self.timeout_s = timeout_s
         self.emit = emit
         self.tag_methods = tag_methods
+        self.tag_scenarios = tag_scenarios
         self.condition = condition  # "normal", or the methods side by side: each phase's times include the others'
-        self._spikes: dict[str, Spike] = {}
-        self._failed: dict[str, str] = {}  # a method whose cluster did not come up: why
+        self._spikes: dict[tuple[str, str], Spike] = {}
+        self._failed: dict[tuple[str, str], str] = {}  # a cluster that did not come up: why
+        self._not_written: set[tuple[str, str]] = set()
 
-    def get(self, method_name: str) -> Spike:
-        if method_name in self._failed:  # one bring-up per method and run, not one per test
-            raise ClusterError(
-                f"{method_name}'s cluster did not come up earlier in this run: {self._failed[method_name]}"
-            )
-        emit = tagged(self.emit, method_name) if self.tag_methods else self.emit
+    def context(self, scenario: Scenario, **facts: Any) -> RunContext:
+        facts = {"cluster_size": 0, "provider": "", "tool_version": "", **facts}
+        return RunContext(
+            self.run_id,
+            settings=self.settings,
+            condition=self.condition,
+            scenario=scenario.name,
+            scenario_path=str(scenario.path),
+            **facts,
+        )
+
+    def not_written(self, method_name: str, scenario: Scenario) -> str:
+        """Why the method has nothing to run in the scenario, recorded once as `not written` (a skip)."""
+        why = f"{NOT_WRITTEN}: {scenario.name} has no {method_name}/ folder ({scenario.path})"
+        if (scenario.name, method_name) not in self._not_written:
+            self._not_written.add((scenario.name, method_name))
+            verdict = PhaseVerdict(Verdict(notes=(why,), skipped=NOT_WRITTEN), {})
+            result = PhaseResult(method_name, UP, (), 0.0)
+            append_records(self.results, records(result, self.context(scenario), verdict))
+        return why
+
+    def get(self, method_name: str, scenario: Scenario) -> Spike:
+        key = (scenario.name, method_name)
+        if key in self._failed:  # one bring-up per method and run, not one per test
+            raise ClusterError(f"{method_name}'s cluster did not come up earlier in this run: {self._failed[key]}")
+        label = f"{scenario.name}/{method_name}" if self.tag_scenarios else method_name
+        emit = tagged(self.emit, label) if self.tag_methods or self.tag_scenarios else self.emit
         start = time.monotonic()
         try:
-            cluster = self.pool.get((method_name,), emit)
+            cluster = self.pool.get((method_name,), scenario, emit)
         except OrkaError as exc:
-            self._failed[method_name] = str(exc).splitlines()[0]
-            self._record_no_cluster(method_name, str(exc), time.monotonic() - start)
+            self._failed[key] = str(exc).splitlines()[0]
+            self._record_no_cluster(method_name, scenario, str(exc), time.monotonic() - start)
             raise
-        spike = self._spikes.get(method_name)
+        spike = self._spikes.get(key)
         if spike is None or spike.cluster is not cluster:
-            method = load_method(method_name)(cluster, self.timeout_s)
+            method = load_method(method_name)(cluster, self.timeout_s, scenario)
             waited = method.wait_ready()
             emit(f"[orka] {method_name}: every node ready to drive after {waited:.1f} s")
             # Bring-up: the attempt that succeeded (not those another cluster's race spoiled), then the tool.
             up_s = self.pool.up_s + waited
             os_release = cluster.run(cluster.nodes[0].name, ". /etc/os-release && echo $PRETTY_NAME").stdout.strip()
-            context = RunContext(
-                self.run_id,
-                len(cluster.nodes),
-                cluster.spec.provider,
-                method.version(),
+            context = self.context(
+                scenario,
+                cluster_size=len(cluster.nodes),
+                provider=cluster.spec.provider,
+                tool_version=method.version(),
                 node_os=os_release,
                 tuning=method.tuning,
-                settings=self.settings,
-                condition=self.condition,
             )
-            spike = self._spikes[method_name] = Spike(method, cluster, context, self.results, emit)
+            spike = self._spikes[key] = Spike(method, scenario, cluster, context, self.results, emit)
             spike.record_up(up_s)
         return spike
 
-    def _record_no_cluster(self, method_name: str, why: str, duration_s: float) -> None:
+    def _record_no_cluster(self, method_name: str, scenario: Scenario, why: str, duration_s: float) -> None:
         """A method whose cluster never came up: a failed `up`, so no report shows it as merely not run."""
-        context = RunContext(self.run_id, 0, "", "", settings=self.settings, condition=self.condition)
         result = PhaseResult(method_name, UP, (), duration_s, error=f"the cluster did not come up: {why}")
         verdict = judge(result, Expectations(()))
-        append_records(self.results, records(result, context, verdict))
+        append_records(self.results, records(result, self.context(scenario), verdict))
 
     def spikes(self) -> list[Spike]:
         return list(self._spikes.values())

@@ -15,10 +15,12 @@ from orka.spike import UP, Spike
 
 
 def _verdict(spike: Spike, phase: str) -> PhaseVerdict:
+    """The phase's verdict; a phase the scenario gives nothing to run (not defined) is a skip saying so."""
     __tracebackhide__ = True
-    if phase == UP:
-        return spike.verdicts[UP]  # recorded when the spike came up
-    return spike.ensure(phase)
+    verdict = spike.verdicts[UP] if phase == UP else spike.ensure(phase)  # up: recorded when the spike came up
+    if verdict.skipped:
+        pytest.skip("; ".join((verdict.skipped, *verdict.whole.notes)))
+    return verdict
 
 
 def check_phase(spike: Spike, phase: str) -> PhaseVerdict:

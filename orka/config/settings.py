@@ -29,8 +29,8 @@ from pydantic_core import ErrorDetails
 from orka import methods
 from orka.config import REPO_ROOT
 from orka.config.fleet import Fleet, Static, again, bad, fleet_of, fleet_problems, orka, problem
+from orka.config.scenario import Scenario, load_scenario, resolve
 from orka.errors import SettingsError
-from orka.methods.descriptor import Descriptor, MethodFolder
 
 DEFAULT_SETTINGS_PATH: Final[Path] = REPO_ROOT / "settings" / "user_settings.yaml"
 
@@ -42,6 +42,8 @@ MIN_CLUSTER: Final = 3
 MAX_CLUSTER: Final = 100
 MIN_MEMORY_MB: Final = 256
 DEFAULT_BOX: Final = "centos/stream9"
+DEFAULT_SCENARIO: Final = "spikes/example"
+_SCENARIOS: Final = "a non-empty list of scenario folders (relative to the repository, or absolute), each at most once"
 # What `vagrant box add` takes as a box name: NAME, or ORG/NAME as on Vagrant Cloud.
 BOX_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
 # Each cluster takes one /24 inside the subnet, so the subnet must hold at least one.
@@ -85,7 +87,7 @@ class Settings:
         methods: Non-empty subset of METHODS, in the user's order, no duplicates.
         box: Vagrant box for the VM providers.
         image_recipe: Absolute path of the docker node image recipe folder.
-        folders: Each method's own folder, absolute (the Salt tree, the Ansible folder), by method.
+        scenarios: The scenarios to spike, each loaded and checked (orka.config.scenario).
         node: CPUs and memory of each node.
         subnet: IPv4 network in CIDR form; each cluster takes one /24 of it.
         timeouts: Time limits of the stages.
@@ -98,23 +100,22 @@ class Settings:
     methods: tuple[str, ...]
     box: str
     image_recipe: Path
-    folders: tuple[tuple[str, Path], ...]
+    scenarios: tuple[Scenario, ...]
     node: NodeResources
     subnet: str
     timeouts: Timeouts
     fleet: Fleet | None = None
 
-    def folder(self, method: str) -> Path:
-        """The method's own folder (a method without one has none: KeyError)."""
-        return dict(self.folders)[method]
+    def scenario(self, name: str) -> Scenario:
+        return next(s for s in self.scenarios if s.name == name)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict (paths as str), as the records keep the settings a run used."""
-        skipped = ("fleet", "folders")
+        skipped = ("fleet", "scenarios")
         plain = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items() if k not in skipped}
-        folders = {method: str(path) for method, path in self.folders}
+        scenarios = [str(s.path) for s in self.scenarios]
         static = {"static": self.fleet.to_dict()} if self.fleet else {}
-        return {**plain, "methods": list(self.methods), "folders": folders, **static}
+        return {**plain, "methods": list(self.methods), "scenarios": scenarios, **static}
 
 
 # -- the schema. Each Field's description is what is allowed there, for the messages. ---------
@@ -178,21 +179,6 @@ class _Docker(_Section):
     )
 
 
-def _method_section(descriptor: Descriptor, folder: MethodFolder) -> type[_Section]:
-    """A method's section: the key naming its own folder (`<method>.<key>`), as its descriptor says."""
-    check = _Folder(folder.marker)
-    field: Any = (
-        Annotated[Path, AfterValidator(check)],
-        Field(Path(folder.default), strict=False, description=check.allowed),
-    )
-    section: type[_Section] = create_model(f"_{descriptor.name}", __base__=_Section, **{folder.key: field})
-    return section
-
-
-# Each method with a folder of its own has a section of the settings by its name.
-_METHOD_SECTIONS: Final = {d.name: _method_section(d, d.folder) for d in methods.descriptors() if d.folder}
-
-
 class _Node(_Section):
     cpus: Annotated[int, _at_least(1)] = 1
     memory: Annotated[int, _at_least(MIN_MEMORY_MB, " (MiB)")] = 1024
@@ -222,6 +208,7 @@ class _FileBase(_Section):
     box: Annotated[str, AfterValidator(_box_name)] = Field(
         DEFAULT_BOX, min_length=1, description=f"a Vagrant box name such as {DEFAULT_BOX!r}"
     )
+    scenarios: tuple[str, ...] = Field((DEFAULT_SCENARIO,), strict=False, min_length=1, description=_SCENARIOS)
     docker: _Docker = _Docker.model_construct()
     node: _Node = _Node.model_construct()
     network: _Network = _Network.model_construct()
@@ -267,12 +254,7 @@ class _FileBase(_Section):
         return model
 
 
-# The file's schema: the sections above, and one per method that has a folder of its own.
-_File: type[_FileBase] = create_model(
-    "_File",
-    __base__=_FileBase,
-    **{name: (section, section.model_construct()) for name, section in _METHOD_SECTIONS.items()},  # type: ignore[call-overload]
-)
+_File = _FileBase
 
 
 def _model_of(annotation: object) -> type[BaseModel] | None:
@@ -367,6 +349,30 @@ def _read_yaml(path: Path) -> tuple[dict[Any, Any], Any]:
     return {k: v for k, v in data.items() if v is not None or k not in _SECTIONS}, yaml.compose(text, yaml.SafeLoader)
 
 
+def _scenarios(paths: Sequence[str], node: Any) -> tuple[tuple[Scenario, ...], list[str], list[int | None]]:
+    """Each scenario the settings name, loaded (it only reads); its problems, each with the line that names it."""
+    found: list[Scenario] = []
+    problems: list[str] = []
+    lines: list[int | None] = []
+    seen: dict[Path, str] = {}
+    for index, value in enumerate(paths):
+        path = resolve(value).resolve()
+        trouble = []
+        if path in seen:
+            trouble = [f"scenarios: {value!r} is listed twice (as {seen[path]!r}); allowed: {_SCENARIOS}"]
+        else:
+            seen[path] = value
+            scenario, found_problems = load_scenario(path)
+            trouble = [f"scenarios: {p}" for p in found_problems]
+            if scenario is not None and any(s.name == scenario.name for s in found):
+                trouble.append(f"scenarios: two scenarios are named {scenario.name!r}; give one another `name:`")
+            elif scenario is not None:
+                found.append(scenario)
+        problems += trouble
+        lines += [_line(node, ("scenarios", index)) if node is not None else None] * len(trouble)
+    return tuple(found), problems, lines
+
+
 def _validate(
     data: dict[Any, Any], source: str, overridden: Set[str] = frozenset(), unknown: Sequence[str] = (), node: Any = None
 ) -> Settings:
@@ -382,6 +388,9 @@ def _validate(
             problems.append(f"{label} (override): {message}" if overrode else f"{label}: {message}")
             lines.append(None if overrode else _line(node, error["loc"]))
         raise SettingsError(source, problems, lines) from None
+    scenarios, trouble, where = _scenarios(model.scenarios, None if "scenarios" in overridden else node)
+    problems += trouble
+    lines += where
     if problems:
         raise SettingsError(source, problems, lines)
     fleet = fleet_of(model.static)[0] if model.static else None
@@ -392,11 +401,7 @@ def _validate(
         methods=model.methods,
         box=model.box,
         image_recipe=model.docker.image_recipe,
-        folders=tuple(
-            (name, getattr(getattr(model, name), d.folder.key))
-            for name, d in ((d.name, d) for d in methods.descriptors())
-            if d.folder is not None
-        ),
+        scenarios=scenarios,
         node=NodeResources(cpus=model.node.cpus, memory_mb=model.node.memory),
         subnet=model.network.subnet,
         timeouts=Timeouts(up_s=model.timeouts.up, ready_s=model.timeouts.ready, command_s=model.timeouts.command),

@@ -9,6 +9,7 @@ from typing import ClassVar, Protocol
 from testinfra.backend.base import CommandResult
 
 from orka import methods
+from orka.config.scenario import Scenario
 from orka.errors import OrkaError
 from orka.plan.spec import MachineSpec
 from orka.results.record import PhaseResult
@@ -60,10 +61,19 @@ class Method(abc.ABC):
     # The exit codes the tool documents as "some host failed" (its per-host results say which).
     host_failure_codes: ClassVar[frozenset[int]] = frozenset()
 
-    def __init__(self, cluster: ClusterView, timeout_s: int) -> None:
+    def __init__(self, cluster: ClusterView, timeout_s: int, scenario: Scenario | None = None) -> None:
         self.cluster = cluster
         self.timeout_s = timeout_s
+        self.scenario = scenario  # whose desired state it applies (None: ping only)
         self.last_probe: PhaseResult | None = None
+
+    @property
+    def orchestration(self) -> str:
+        """The scenario's orchestration entry point for this method (a MethodError where it declares none)."""
+        entry = self.scenario.orchestration_of(self.name) if self.scenario else None
+        if not entry:
+            raise MethodError(f"the scenario declares no orchestration for {self.name}")
+        return entry
 
     @property
     def node_names(self) -> list[str]:

@@ -20,15 +20,6 @@ class Master:
 
 
 @dataclass(frozen=True)
-class MethodFolder:
-    """The folder of the method's own files, which the settings name as `<method>.<key>`."""
-
-    key: str
-    default: str  # relative to the repository
-    marker: str  # the file it must hold
-
-
-@dataclass(frozen=True)
 class Descriptor:
     name: str
     summary: str  # one line: the method, as the pytest marker and the report describe it
@@ -36,14 +27,17 @@ class Descriptor:
     color: str  # the report's colour
     method_class: str  # "module:Class" of its Method, imported only when it runs
     masters: tuple[Master, ...] = ()
-    folder: MethodFolder | None = None
+    # The file a scenario's folder for the method must hold: where its desired state starts.
+    entry: str = ""
+    # "module:function" (the method's folder of a scenario) -> its orchestration's entry point, or None.
+    orchestration: str = ""
     # The method's tools run on its nodes too (an agent), so nodes get the tools' image.
     agent_on_nodes: bool = False
     # The name of its tool when the tool is orka's own (its version is orka's).
     own_tool: str = ""
     # Its desired state's files under a spike folder, for the report's effort table.
     effort_patterns: tuple[str, ...] = ()
-    # "module:function" taking the settings, returning the problems of the method's files (before boot).
+    # "module:function" (the method's folder of a scenario) -> the problems of its files (before boot).
     preflight: str = ""
     # "module:function" (machine, plan inputs) -> Work: what the method gives a machine and has it run.
     provision: str = ""

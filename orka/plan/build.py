@@ -19,7 +19,6 @@ from typing import Any
 
 from orka import methods
 from orka.config import NODE_ROLE, REPO_ROOT
-from orka.config.desired_state import RESET
 from orka.config.fleet import Fleet, FleetHost
 from orka.config.settings import Settings
 from orka.methods.descriptor import Descriptor
@@ -106,9 +105,9 @@ def plan_machine(machine: MachineSpec, inputs: PlanInputs, public_key: str, uplo
     hosts = [f"{m.ip}={m.name}" for m in inputs.machines]
     common = shlex.join(["bash", f"{layout.REMOTE_PROVISION}/common.sh", machine.name, public_key, *hosts])
     commands = [ENVIRONMENT]
-    if inputs.existing_hosts and machine.role == NODE_ROLE:
+    if inputs.existing_hosts and machine.role == NODE_ROLE and inputs.scenario.leaves:
         # orka remakes no existing host between methods: it takes each node back to fresh instead.
-        commands.append(shlex.join(["bash", "-ec", RESET]))
+        commands.append(shlex.join(["bash", "-ec", inputs.scenario.leaves.reset]))
     commands.append(common)
     commands += [command for work in works for command in work.commands]
     if inputs.existing_hosts and machine.role == NODE_ROLE:
@@ -181,5 +180,6 @@ def build_plan(
         repo_root=str(REPO_ROOT),
         wheelhouse=str(wheelhouse or ""),
         methods=settings.methods,
+        scenario=settings.scenarios[0].name,
         known_hosts=("none" if fleet.known_hosts is None else str(fleet.known_hosts)) if fleet else "",
     )

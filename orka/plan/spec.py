@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from orka.config import NODE_ROLE
+from orka.config.scenario import Scenario
 from orka.config.settings import Settings
 
 
@@ -67,6 +68,7 @@ class ClusterSpec:
     wheelhouse: str  # host folder of the tools' wheels ("" when no machine installs tools)
     methods: tuple[str, ...]
     known_hosts: str = ""  # an existing fleet's known_hosts file ("none": host keys not checked)
+    scenario: str = ""  # the scenario whose desired state the cluster is for
 
     @property
     def nodes(self) -> tuple[MachineSpec, ...]:
@@ -118,6 +120,11 @@ class PlanInputs:
     keys_dir: str  # the cluster's state folder, where keys made on the host are kept
     control_key: str  # the private key a control node reaches the nodes with
     existing_hosts: bool  # provider static: hosts orka did not make and does not remake
+
+    @property
+    def scenario(self) -> Scenario:
+        """The one scenario of the cluster's settings (a pool gives each scenario and method a cluster)."""
+        return self.settings.scenarios[0]
 
     @property
     def nodes(self) -> tuple[MachineSpec, ...]:

@@ -13,6 +13,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from orka.config.scenario import Scenario
 from orka.config.settings import Settings
 from orka.errors import ClusterError
 from orka.plan.state import ClusterPaths
@@ -41,13 +42,16 @@ class ClusterPool:
         self.up_s = 0.0
         self.attempts = 0
 
-    def get(self, methods: tuple[str, ...], emit: Emit | None = None) -> Cluster:
-        """The cluster for these methods: the current one if it fits, else a new one (its lines to emit)."""
-        if self._cluster is not None and self._cluster.spec.methods == methods:
+    def get(self, methods: tuple[str, ...], scenario: Scenario, emit: Emit | None = None) -> Cluster:
+        """The cluster for these methods of this scenario: the current one if it fits, else a new one."""
+        if self._cluster is not None and (self._cluster.spec.methods, self._cluster.spec.scenario) == (
+            methods,
+            scenario.name,
+        ):
             return self._cluster
         self.close()
         emit = emit or self.emit
-        settings = dataclasses.replace(self.settings, methods=methods)
+        settings = dataclasses.replace(self.settings, methods=methods, scenarios=(scenario,))
         log = ClusterPaths.for_name(self.name).log_file()
         for attempt in range(RACE_RETRIES + 1):
             logged = log.stat().st_size if log.exists() else 0

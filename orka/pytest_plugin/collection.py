@@ -1,4 +1,5 @@
-"""Which tests a spike run has: parameters by method and node, each method's phases in order, then its checks."""
+"""Which tests a spike run has: parameters by scenario, method and node; each scenario x method's phases
+in order, then its checks; a scenario's own checks (its verify/ folder) collected with the spikes."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ from pathlib import Path
 import pytest
 
 from orka import methods
+from orka.config.scenario import CHECKS, SCENARIO_FILE, Scenario
+from orka.config.settings import Settings
 from orka.plan.build import masters_of
 from orka.plan.layout import node_names
 from orka.pytest_plugin import options
 from orka.pytest_plugin.parallel import write_groups
 from orka.report import junit
 
-# method -> the (check, node) verify tests the run holds, for the verify phase's verdict as a whole
-EXPECTED_CHECKS = pytest.StashKey[dict[str, set[tuple[str, str]]]]()
+# (scenario, method) -> the (check, node) verify tests the run holds, for the verify phase's verdict as a whole
+EXPECTED_CHECKS = pytest.StashKey[dict[tuple[str, str], set[tuple[str, str]]]]()
 
 
 def method_of(item: pytest.Item) -> str | None:
@@ -33,53 +36,119 @@ def phase_of(item: pytest.Item) -> str:
     return junit.VERIFY if item.get_closest_marker("verify") else junit.EXTRA
 
 
+def checks_of(path: Path, settings: Settings) -> Scenario | None:
+    """The selected scenario whose verify/ folder holds this file, if one does."""
+    return next((s for s in settings.scenarios if s.checks and path.resolve().is_relative_to(s.checks)), None)
+
+
+def scenario_of(item: pytest.Item) -> Scenario:
+    """The scenario a spike test belongs to: its checks' folder, its `scenario` parameter, or the only one."""
+    settings = options.settings(item.config)
+    owner = checks_of(item.path, settings)
+    if owner is not None:
+        return owner
+    callspec = getattr(item, "callspec", None)
+    name = callspec.params.get("scenario") if callspec is not None else None
+    return settings.scenario(str(name)) if name else settings.scenarios[0]
+
+
+def _looks_like_a_scenario(folder: Path) -> bool:
+    return (folder / SCENARIO_FILE).is_file() or any((folder / m).is_dir() for m in methods.names())
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """A verify/ folder of a scenario the run does not select is not collected (its checks are another's)."""
+    if (
+        collection_path.name != CHECKS
+        or not collection_path.is_dir()
+        or not _looks_like_a_scenario(collection_path.parent)
+    ):
+        return None
+    if not options.runs_spikes(config):
+        return None
+    selected = {s.checks for s in options.settings(config).scenarios if s.checks}
+    return None if collection_path.resolve() in selected else True
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """`pytest spikes/` collects every selected scenario's checks, a team's own repository's too."""
+    if not options.runs_spikes(config) or not any(
+        options.SPIKES_DIR.is_relative_to(Path(str(arg).split("::")[0]).resolve()) for arg in config.args
+    ):
+        return
+    given = [Path(str(arg).split("::")[0]).resolve() for arg in config.args]
+    for scenario in options.settings(config).scenarios:
+        if scenario.checks and not any(scenario.checks.is_relative_to(path) for path in given):
+            config.args.append(str(scenario.checks))
+
+
+def _ids(scenario: str | None, *parts: str) -> str:
+    return "-".join(p for p in (scenario, *parts) if p)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parameters named by machine, node, or method and node, with IDs like `salt-orka-node-2`."""
-    names = metafunc.fixturenames
-    if not {"machine", "node"} & set(names):
+    """Parameters like `salt-orka-node-2` (with several scenarios: `web-salt-orka-node-2`, and `web` alone)."""
+    names = set(metafunc.fixturenames)
+    if not {"machine", "node", "spike"} & names:
         return
     settings = options.settings(metafunc.config)
     nodes = node_names(settings.cluster)
-    method = next((m for m in methods.names() if metafunc.definition.get_closest_marker(m)), None)
-    if "method" in names and "node" in names:
+    owner = checks_of(metafunc.definition.path, settings)
+    if owner is not None:  # a scenario's check: each method the scenario is written for, on each node
         params = [
-            pytest.param(m, n, id=f"{m}-{n}", marks=[getattr(pytest.mark, m), pytest.mark.xdist_group(m)])
+            pytest.param(
+                m, n, id=f"{m}-{n}", marks=[getattr(pytest.mark, m), pytest.mark.xdist_group(m), pytest.mark.verify]
+            )
             for m in settings.methods
+            if m in owner.methods
             for n in nodes
         ]
         metafunc.parametrize(("method", "node"), params)
-    elif "node" in names and method is not None:  # a method's per-node check: test_apply[salt-orka-node-2]
-        metafunc.parametrize("node", nodes, ids=[f"{method}-{n}" for n in nodes])
+        return
+    method = next((m for m in methods.names() if metafunc.definition.get_closest_marker(m)), None)
+    several = [s.name for s in settings.scenarios] if len(settings.scenarios) > 1 else [None]
+    if "node" in names and method is not None:  # a method's per-node check: test_apply[salt-orka-node-2]
+        if several == [None]:
+            metafunc.parametrize("node", nodes, ids=[f"{method}-{n}" for n in nodes])
+        else:
+            params = [pytest.param(s, n, id=_ids(s, method, n)) for s in several for n in nodes]
+            metafunc.parametrize(("scenario", "node"), params, indirect=["scenario"])
+    elif "spike" in names and several != [None]:  # a method's whole-phase check, once per scenario
+        metafunc.parametrize("scenario", several, ids=several, indirect=True)
     elif "node" in names:
         metafunc.parametrize("node", nodes, ids=nodes)
-    else:
+    elif "machine" in names:
         machines = [machine for _, machine, _, _ in masters_of(settings.methods)] + nodes
         metafunc.parametrize("machine", machines, ids=machines)
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run each method's phases in order, its verification right after them, one method after another."""
+    """Run each scenario x method's phases in order, its checks right after them, one after another."""
     worker_input = getattr(config, "workerinput", None)
     if worker_input and "orka_xdist_dir" in worker_input:  # for the controller's GroupScheduling
         write_groups(Path(worker_input["orka_xdist_dir"]), worker_input["workerid"], items)
     if not any(drives_a_method(item) for item in items):
         return
-    order = {m: i for i, m in enumerate(options.settings(config).methods)}
+    settings = options.settings(config)
+    order = {m: i for i, m in enumerate(settings.methods)}
+    scenarios = {s.name: i for i, s in enumerate(settings.scenarios)}
     unselected = [item for item in items if drives_a_method(item) and (method_of(item) or "") not in order]
     if unselected:
         config.hook.pytest_deselected(items=unselected)
         items[:] = [item for item in items if item not in unselected]
 
-    def position(item: pytest.Item) -> tuple[int, int]:
+    def position(item: pytest.Item) -> tuple[int, int, int]:
+        if not drives_a_method(item):
+            return (-1, -1, 0)
         method = method_of(item)
         verify = 1 if item.get_closest_marker("verify") else 0
-        return (order.get(method, -1) if method else -1, verify)
+        return (scenarios[scenario_of(item).name], order.get(method, -1) if method else -1, verify)
 
     items.sort(key=position)
-    expected: dict[str, set[tuple[str, str]]] = {}
+    expected: dict[tuple[str, str], set[tuple[str, str]]] = {}
     for item in items:
         if isinstance(item, pytest.Function) and item.get_closest_marker("verify") and hasattr(item, "callspec"):
-            params = item.callspec.params
-            expected.setdefault(str(params.get("method")), set()).add((item.originalname, str(params.get("node"))))
+            key = (scenario_of(item).name, str(method_of(item)))
+            expected.setdefault(key, set()).add((item.originalname, str(item.callspec.params.get("node"))))
     config.stash[EXPECTED_CHECKS] = expected

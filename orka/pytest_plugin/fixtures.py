@@ -13,6 +13,7 @@ import pytest
 from testinfra.host import Host
 
 from orka import methods
+from orka.config.scenario import Scenario
 from orka.config.settings import Settings
 from orka.errors import OrkaError
 from orka.plan.layout import cluster_name_for
@@ -21,7 +22,7 @@ from orka.providers.base import Cluster
 from orka.providers.lifecycle import started
 from orka.providers.pool import ClusterPool
 from orka.pytest_plugin import options
-from orka.pytest_plugin.collection import EXPECTED_CHECKS, method_of
+from orka.pytest_plugin.collection import EXPECTED_CHECKS, method_of, scenario_of
 from orka.pytest_plugin.terminal import progress_writer
 from orka.results.record import NORMAL
 from orka.spike import Spike, SpikeRegistry
@@ -100,6 +101,7 @@ def spikes(
         orka_settings.to_dict(),
         tag_methods=hasattr(pytestconfig, "workerinput"),
         condition=_side_by_side(pytestconfig),
+        tag_scenarios=len(orka_settings.scenarios) > 1,
     )
     try:
         yield registry
@@ -108,22 +110,38 @@ def spikes(
             # Each method's verify phase as a whole: every check collected for it, run and passed.
             expected = pytestconfig.stash.get(EXPECTED_CHECKS, {})
             for spike in registry.spikes():
-                if expected.get(spike.name):
-                    spike.record_verify(expected[spike.name])
+                if expected.get((spike.scenario.name, spike.name)):
+                    spike.record_verify(expected[(spike.scenario.name, spike.name)])
+                elif spike.scenario.checks is None:
+                    spike.not_defined("verify", f"{spike.scenario.name} has no checks (verify/test_*.py)")
         finally:
             pool.close()
 
 
 @pytest.fixture
-def spike(request: pytest.FixtureRequest, spikes: SpikeRegistry) -> Spike:
-    """The method this test belongs to (by its marker), on its cluster, ready to drive."""
-    method = method_of(request.node)
-    if method is None:
+def scenario(request: pytest.FixtureRequest) -> Scenario:
+    """The scenario this test spikes: its checks' folder's, its `scenario` parameter's, or the only one."""
+    return scenario_of(request.node)
+
+
+@pytest.fixture
+def method(request: pytest.FixtureRequest) -> str:
+    """The method this test belongs to (its marker; a scenario's check has it as a parameter)."""
+    name = method_of(request.node)
+    if name is None:
         raise pytest.UsageError(
             f"{request.node.nodeid} uses `spike` but has no method marker ({', '.join(methods.names())})"
         )
+    return name
+
+
+@pytest.fixture
+def spike(spikes: SpikeRegistry, method: str, scenario: Scenario) -> Spike:
+    """The method on its cluster for the scenario, ready to drive; a skip when the scenario has no folder of it."""
+    if method not in scenario.methods:
+        pytest.skip(spikes.not_written(method, scenario))
     try:
-        return spikes.get(method)
+        return spikes.get(method, scenario)
     except OrkaError as exc:
         failure = exc
     _fail_on_orka_error(failure)  # outside the except: the message alone, not "During handling ..."

@@ -37,6 +37,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "reports/scale/<nodes>.json keeps a run per cluster size for the report's scale chart)",
     )
     group.addoption("--cluster-name", help="the cluster's name, for its state in .orka/clusters/ (default: orka)")
+    group.addoption(
+        "--scenario",
+        action="append",
+        metavar="PATH",
+        help="a scenario folder to spike (repeatable), overrides settings: scenarios (default: spikes/example)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -46,7 +52,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def runs_spikes(config: pytest.Config) -> bool:
-    return any(Path(str(arg).split("::")[0]).resolve().is_relative_to(SPIKES_DIR) for arg in config.args)
+    """Does the run hold spikes: spikes/, or a scenario given with --scenario (a team's own repository)?"""
+    roots = [SPIKES_DIR, *(config.invocation_params.dir / p for p in config.getoption("scenario", None) or ())]
+    paths = [Path(str(arg).split("::")[0]).resolve() for arg in config.args]
+    return any(path.is_relative_to(root.resolve()) for path in paths for root in roots)
 
 
 def results_path(config: pytest.Config) -> Path:
@@ -67,7 +76,12 @@ def settings(config: pytest.Config) -> Settings:
     """Load and validate once, before anything boots; a bad file stops the run with its message."""
     if SETTINGS not in config.stash:
         path = resolve_settings_path(config.getoption("settings"), os.environ)
-        overrides = {"cluster": config.getoption("cluster_size"), "provider": config.getoption("provider")}
+        overrides: dict[str, object] = {
+            "cluster": config.getoption("cluster_size"),
+            "provider": config.getoption("provider"),
+        }
+        if config.getoption("scenario"):  # relative to where pytest was started, as a path on a command line is
+            overrides["scenarios"] = [str(config.invocation_params.dir / p) for p in config.getoption("scenario")]
         try:
             config.stash[SETTINGS] = check_files(load_settings(path, overrides))
         except OrkaError as exc:

@@ -6,7 +6,7 @@ from collections.abc import Generator
 
 import pytest
 
-from orka.pytest_plugin.collection import drives_a_method, method_of, phase_of
+from orka.pytest_plugin.collection import drives_a_method, method_of, phase_of, scenario_of
 from orka.report import junit
 from orka.spike import Spike
 
@@ -22,7 +22,7 @@ def _case_properties(item: pytest.Function) -> list[tuple[str, str]]:
     node = item.callspec.params.get("node") if hasattr(item, "callspec") else None
     node = str(node) if node else None
     check = item.originalname if phase == junit.VERIFY else None
-    return junit.case_properties(method_of(item) or "", phase, node, duration, check)
+    return junit.case_properties(method_of(item) or "", phase, node, duration, check, scenario_of(item).name)
 
 
 @pytest.hookimpl(wrapper=True)

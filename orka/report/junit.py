@@ -3,9 +3,12 @@
 Bamboo tracks a test build to build by its name, so a spike testcase's name
 and properties are a contract: `test_<what>[<method>-<node>]` for a check of
 one node (or `test_<what>` for a check of a whole phase), carrying the
-properties method, phase, node (when the name has one), duration_s (the
-phase's duration) and, for the verify checks, check. `validate_junit` checks
-a file against that contract:
+properties scenario, method, phase, node (when the name has one), duration_s
+(the phase's duration) and, for the verify checks, check. A run of several
+scenarios puts the scenario first: `test_<what>[<scenario>-<method>-<node>]`,
+`test_<what>[<scenario>]`; a scenario's checks are named by their own module
+(classname `<junit_package>.<module>`), so they need no scenario in the name.
+`validate_junit` checks a file against that contract:
 
     python -m orka.report.junit reports/junit.xml    # exit 1 and the problems, or 0
 
@@ -41,14 +44,16 @@ SPIKES_PACKAGE = "spikes"
 
 PER_NODE_NAME = re.compile(r"^test_\w+\[(?P<method>[a-z]+)-(?P<node>[A-Za-z0-9][A-Za-z0-9._-]*)\]$")
 WHOLE_PHASE_NAME = re.compile(r"^test_\w+$")
+PARAMS = re.compile(r"^(?P<test>test_\w+)\[(?P<params>.+)\]$")
 COMPARISON = "comparison.html"
 
 
 def case_properties(
-    method: str, phase: str, node: str | None, duration_s: float, check: str | None = None
+    method: str, phase: str, node: str | None, duration_s: float, check: str | None = None, scenario: str = ""
 ) -> list[tuple[str, str]]:
     """The properties of one spike testcase, in a fixed order."""
-    props = [("method", method), ("phase", phase)]
+    props = [("scenario", scenario)] if scenario else []
+    props += [("method", method), ("phase", phase)]
     if node:
         props.append(("node", node))
     if check:
@@ -188,8 +193,9 @@ def validate_junit(path: Path | str) -> list[str]:
         if (classname, name) in seen:
             problems.append(f"{label}: appears twice: Bamboo could not tell the two apart")
         seen.add((classname, name))
-        if classname.split(".")[0] == SPIKES_PACKAGE:
-            problems += [f"{label}: {problem}" for problem in _spike_case_problems(name, _properties(case))]
+        props = _properties(case)
+        if classname.split(".")[0] == SPIKES_PACKAGE or props.get("phase"):
+            problems += [f"{label}: {problem}" for problem in _spike_case_problems(name, props)]
     return problems
 
 
@@ -197,7 +203,21 @@ def _properties(case: ET.Element) -> dict[str, str]:
     return {p.get("name", ""): p.get("value", "") for p in case.iterfind("properties/property")}
 
 
+def _without_scenario(name: str, scenario: str) -> str:
+    """The name as a run of one scenario gives it:
+    `test_x[web-salt-n1]` -> `test_x[salt-n1]`, `test_x[web]` -> `test_x`."""
+    found = PARAMS.match(name)
+    if not scenario or found is None:
+        return name
+    if found["params"] == scenario:
+        return found["test"]
+    if found["params"].startswith(f"{scenario}-"):
+        return f"{found['test']}[{found['params'][len(scenario) + 1 :]}]"
+    return name
+
+
 def _spike_case_problems(name: str, props: Mapping[str, str]) -> list[str]:
+    name = _without_scenario(name, props.get("scenario", ""))
     per_node = PER_NODE_NAME.match(name)
     if per_node is None and not WHOLE_PHASE_NAME.match(name):
         return ["the name reads neither test_<what>[<method>-<node>] nor test_<what> (a whole-phase test)"]
@@ -234,7 +254,7 @@ def _spike_case_problems(name: str, props: Mapping[str, str]) -> list[str]:
 
 # --- the same verdict in JUnit and on the page ---------------------------------------------------
 
-VerdictKey = tuple[str, str, str | None, str | None]
+VerdictKey = tuple[str, str, str, str | None, str | None]  # scenario, method, phase, node, check
 
 
 def testcase_verdicts(path: Path | str) -> dict[str, tuple[VerdictKey, bool]]:
@@ -242,10 +262,11 @@ def testcase_verdicts(path: Path | str) -> dict[str, tuple[VerdictKey, bool]]:
     found: dict[str, tuple[VerdictKey, bool]] = {}
     for case in ET.parse(path).getroot().iter("testcase"):
         props = _properties(case)
-        if case.get("classname", "").split(".")[0] != SPIKES_PACKAGE or props.get("phase") not in PHASES:
+        if props.get("phase") not in PHASES:
             continue
         passed = not any(case.find(tag) is not None for tag in ("failure", "error", "skipped"))
-        key = (props.get("method", ""), props["phase"], props.get("node") or None, props.get("check") or None)
+        scenario, method = props.get("scenario", ""), props.get("method", "")
+        key = (scenario, method, props["phase"], props.get("node") or None, props.get("check") or None)
         found[f"{case.get('classname')}::{case.get('name')}"] = (key, passed)
     return found
 
@@ -266,8 +287,8 @@ def verdict_mismatches(cases: Mapping[str, tuple[VerdictKey, bool]], page: Mappi
 
 
 def _key_words(key: VerdictKey) -> str:
-    method, phase, node, check = key
-    return " ".join(part for part in (method, phase, node, check and f"check {check}") if part)
+    scenario, method, phase, node, check = key
+    return " ".join(part for part in (scenario, method, phase, node, check and f"check {check}") if part)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,6 +7,7 @@ orka carry only the tool's own result, and the cell says so.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,12 +18,20 @@ from matplotlib.figure import Figure
 from orka import methods
 from orka.report.charts import chart_style, method_colors, svg
 from orka.report.records import Record, of_latest_run
-from orka.results.record import PHASES
+from orka.results.record import NOT_DEFINED, NOT_WRITTEN, PHASES
 
 RAW_TAIL_LINES = 200  # a failure's tool output: the end is where tools say what went wrong
 RAW_TAIL_CHARS = 100_000  # and a bound for tools that print a whole JSON document on one line
-# (method, phase, node or None, check or None): what JUnit's testcases are matched by.
-VerdictKey = tuple[str, str, str | None, str | None]
+# (scenario, method, phase, node or None, check or None): what JUnit's testcases are matched by.
+VerdictKey = tuple[str, str, str, str | None, str | None]
+LABELS = {
+    "pass": "PASS",
+    "fail": "FAIL",
+    "not-run": "not run",
+    "missing": "no record",
+    "not-written": NOT_WRITTEN,
+    "not-defined": NOT_DEFINED,
+}
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,9 @@ class CellView:
 
     method: str
     phase: str
-    status: str  # pass, fail, not-run (the method did not run), missing (the method ran, the phase left no record)
+    # pass, fail, not-run (the method did not run), missing (the method ran, the phase left no record),
+    # not-written (the scenario has no folder for the method), not-defined (nothing to run for the phase)
+    status: str
     duration_s: float | None = None
     changed: int = 0
     failed: int = 0
@@ -81,14 +92,15 @@ class CellView:
     reasons: tuple[str, ...] = ()  # why orka failed the phase as a whole
     notes: tuple[str, ...] = ()
     judged: bool = True  # False: records of an older orka, which carry the tool's own result only
+    section: str = ""  # the scenario, where the page has several (it names the cell's anchor)
 
     @property
     def label(self) -> str:
-        return {"pass": "PASS", "fail": "FAIL", "not-run": "not run", "missing": "no record"}[self.status]
+        return LABELS[self.status]
 
     @property
     def anchor(self) -> str:
-        return f"failure-{self.method}-{self.phase}"
+        return "-".join(("failure", *((self.section,) if self.section else ()), self.method, self.phase))
 
     @property
     def failing_nodes(self) -> tuple[NodeView, ...]:
@@ -128,6 +140,7 @@ class MethodView:
     ran: bool
     cells: tuple[CellView, ...]
     facts: FactsView | None
+    written: bool = True  # False: the scenario has no folder for the method
 
     @property
     def passed(self) -> int:
@@ -170,6 +183,8 @@ def _phase_cell(method: str, phase: str, mine: Sequence[Record], expected: Seque
     if not wholes:
         return CellView(method, phase, "missing", expected_nodes=len(expected))
     whole = wholes[-1]  # a phase that ran twice in a run: its last result
+    if whole.verdict == NOT_DEFINED:
+        return CellView(method, phase, "not-defined", notes=whole.notes, expected_nodes=len(expected))
     per_node = {r.node: r for r in mine if r.node is not None}
     nodes = tuple(
         NodeView(node, r.passed, r.changed, r.failed, r.duration_s or 0.0, r.detail, reasons=r.reasons)
@@ -267,8 +282,10 @@ def _facts(mine: Sequence[Record]) -> FactsView:
     )
 
 
-def method_views(run: Sequence[Record]) -> list[MethodView]:
-    """The matrix: every known method (run or not), then any other method the run holds."""
+def method_views(run: Sequence[Record], section: str = "") -> list[MethodView]:
+    """The matrix of one scenario's records: every known method (run or not), then any other the run holds.
+
+    section: the scenario's name where the page has several, for the cells' anchors."""
     known = methods.names()  # the matrix's rows, in this order, whether they ran or not
     names = list(known) + sorted({r.method for r in run} - set(known))
     colors = method_colors(names)
@@ -276,32 +293,47 @@ def method_views(run: Sequence[Record]) -> list[MethodView]:
     for name in names:
         color = colors[name]
         mine = [r for r in run if r.method == name]
+        if any(r.verdict == NOT_WRITTEN for r in mine):
+            notes = next(r.notes for r in mine if r.verdict == NOT_WRITTEN)
+            cells = tuple(CellView(name, phase, "not-written", notes=notes, section=section) for phase in PHASES)
+            views.append(MethodView(name, color, False, cells, None, written=False))
+            continue
         if not mine:
-            cells = tuple(CellView(name, phase, "not-run") for phase in PHASES)
+            cells = tuple(CellView(name, phase, "not-run", section=section) for phase in PHASES)
             views.append(MethodView(name, color, False, cells, None))
             continue
         expected = _expected_nodes(mine)
         cells = tuple(
-            _verify_cell(name, [r for r in mine if r.phase == phase], expected)
-            if phase == "verify"
-            else _phase_cell(name, phase, [r for r in mine if r.phase == phase], expected)
+            dataclasses.replace(
+                _verify_cell(name, [r for r in mine if r.phase == phase], expected)
+                if phase == "verify"
+                else _phase_cell(name, phase, [r for r in mine if r.phase == phase], expected),
+                section=section,
+            )
             for phase in PHASES
         )
         views.append(MethodView(name, color, True, cells, _facts(mine)))
     return views
 
 
+def scenarios_of(run: Sequence[Record]) -> list[str]:
+    """The run's scenarios, in the order they were recorded (records of an older orka: one, named '')."""
+    return list(dict.fromkeys(r.scenario for r in run))
+
+
 def page_verdicts(found: Sequence[Record]) -> dict[VerdictKey, bool]:
     """Pass or not, as the page shows it for the latest run: each cell, each node of it, each verify check."""
     shown: dict[VerdictKey, bool] = {}
-    for method in method_views(of_latest_run(found)):
-        for cell in method.cells:
-            shown[(method.name, cell.phase, None, None)] = cell.status == "pass"
-            for node in cell.nodes:
-                shown[(method.name, cell.phase, node.node, None)] = node.ok
-                failed = {check for check, _ in node.failed_checks}
-                for check in node.checked:
-                    shown[(method.name, cell.phase, node.node, check)] = check not in failed
+    run = of_latest_run(found)
+    for scenario in scenarios_of(run):
+        for method in method_views([r for r in run if r.scenario == scenario]):
+            for cell in method.cells:
+                shown[(scenario, method.name, cell.phase, None, None)] = cell.status == "pass"
+                for node in cell.nodes:
+                    shown[(scenario, method.name, cell.phase, node.node, None)] = node.ok
+                    failed = {check for check, _ in node.failed_checks}
+                    for check in node.checked:
+                        shown[(scenario, method.name, cell.phase, node.node, check)] = check not in failed
     return shown
 
 

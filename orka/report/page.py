@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
 from orka.config import REPO_ROOT
 from orka.files import write_atomically
 from orka.report.bench import bench_view
 from orka.report.charts import method_colors
 from orka.report.conditions import ConditionsView, conditions_view
-from orka.report.effort import count_effort
-from orka.report.matrix import RAW_TAIL_LINES, method_views, phase_chart, settings_used
+from orka.report.effort import EffortView, count_effort
+from orka.report.matrix import RAW_TAIL_LINES, MethodView, method_views, phase_chart, scenarios_of, settings_used
 from orka.report.records import Record, latest_run, load_results, of_latest_run
 from orka.report.scale import SCALE_PHASES, ScaleView, scale_view
 from orka.results.record import NORMAL, PHASES
@@ -70,6 +72,33 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+@dataclass(frozen=True)
+class SectionView:
+    """One scenario of the run: its matrix, its chart, the effort of each method's folder of it."""
+
+    name: str
+    path: str
+    methods: list[MethodView]
+    effort: list[EffortView]
+    chart: Markup | None
+
+    @property
+    def effort_max(self) -> int:
+        return max((e.lines for e in self.effort), default=0) or 1
+
+
+def sections_of(run: Sequence[Record], default_folder: Path) -> list[SectionView]:
+    """Each scenario of the run (records of an older orka: one, its effort counted in default_folder)."""
+    several = len(scenarios_of(run)) > 1
+    sections = []
+    for name in scenarios_of(run):
+        mine = [r for r in run if r.scenario == name]
+        folder = Path(next((r.scenario_path for r in mine if r.scenario_path), "") or default_folder)
+        methods = method_views(mine, section=name if several else "")
+        sections.append(SectionView(name, _display(folder), methods, count_effort(folder), phase_chart(methods)))
+    return sections
+
+
 def build_page(
     found: Sequence[Record],
     results_path: Path,
@@ -81,11 +110,11 @@ def build_page(
     """The page's HTML, from the records of results.json (and the scale and conditions sections, if any)."""
     run_id, older = latest_run(found)
     run = [r for r in found if r.run_id == run_id]
-    methods = method_views(run)
+    sections = sections_of(run, spikes_dir)
+    methods = [m for section in sections for m in section.methods]
     facts = [m.facts for m in methods if m.facts]
     settings = settings_used(run)
     shared = next(iter(settings.values())) if settings and len({repr(s) for s in settings.values()}) == 1 else None
-    effort = count_effort(spikes_dir)
     stamps = sorted(r.recorded_at for r in run if r.recorded_at)
     run_conditions = sorted({r.condition for r in run if r.condition != NORMAL})
     return (
@@ -93,7 +122,9 @@ def build_page(
         .get_template(TEMPLATE)
         .render(
             phases=PHASES,
-            methods=methods,
+            methods=sections[0].methods,
+            sections=sections,
+            several=len(sections) > 1,
             failures=[c for m in methods for c in m.cells if c.status == "fail"],
             run_id=run_id,
             older_runs=older,
@@ -106,15 +137,12 @@ def build_page(
             node_oses=sorted({f.node_os for f in facts if f.node_os}),
             settings=settings,
             shared_settings=shared,
-            phase_chart=phase_chart(methods),
             bench=bench_view(bench_path, _display(bench_path)) if bench_path else None,
             run_conditions=run_conditions,
             scale=scale,
             scale_phases=SCALE_PHASES,
             colors=method_colors([*(m.name for m in methods), *(r.method for r in (scale.rows if scale else ()))]),
             conditions=conditions,
-            effort=effort,
-            effort_max=max((e.lines for e in effort), default=0) or 1,
             raw_tail_lines=RAW_TAIL_LINES,
         )
     )
@@ -124,7 +152,7 @@ def render_comparison(
     results_path: Path,
     out_path: Path,
     *,
-    spikes_dir: Path = REPO_ROOT / "spikes",
+    spikes_dir: Path = REPO_ROOT / "spikes" / "example",
     bench_path: Path | None = REPO_ROOT / "reports" / "bench_methods.json",
     scale_dir: Path | None = REPO_ROOT / "reports" / "scale",
     conditions_path: Path | None = None,

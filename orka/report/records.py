@@ -51,6 +51,8 @@ class Record:
     run_id: str
     method: str
     phase: str
+    scenario: str = ""  # records of an older orka have none: the example's, before scenarios
+    scenario_path: str = ""
     node: str | None = None
     ok: bool = False  # what the tool said
     verdict: str | None = None  # what orka decided (None: recorded by an older orka)
@@ -109,7 +111,7 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 # How each field is read from JSON: a missing or odd value becomes the field's empty value, once, here.
 _READERS: dict[str, Any] = {
     **{name: _text for name in ("run_id", "method", "phase", "detail", "error", "raw", "check", "tool_version")},
-    **{name: _text for name in ("provider", "node_os", "tuning", "recorded_at")},
+    **{name: _text for name in ("provider", "node_os", "tuning", "recorded_at", "scenario", "scenario_path")},
     **{name: _int for name in ("changed", "failed", "cluster_size")},
     "node": _optional_text,
     "verdict": _optional_text,

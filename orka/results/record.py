@@ -14,6 +14,9 @@ from typing import Any
 # orka's decision on a phase or a node (the records' `verdict`).
 PASS = "pass"
 FAIL = "fail"
+# Neither: the scenario has no folder for the method, or declares no orchestration for it (a skip, never a pass).
+NOT_WRITTEN = "not written"
+NOT_DEFINED = "not defined"
 # The records' condition when nothing was put on the network or the machines.
 NORMAL = "normal"
 PHASES = ("up", "ping", "apply", "idempotence", "orchestrate", "verify")
@@ -68,18 +71,20 @@ class PhaseResult:
 
 @dataclass(frozen=True)
 class Verdict:
-    """Pass, or fail with the reasons; notes are what a reader should know of a pass."""
+    """Pass, or fail with the reasons, or skipped (NOT_WRITTEN, NOT_DEFINED: nothing to run; the notes say why);
+    notes are what a reader should know of a pass."""
 
     reasons: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    skipped: str = ""
 
     @property
     def ok(self) -> bool:
-        return not self.reasons
+        return not self.reasons and not self.skipped
 
     @property
     def word(self) -> str:
-        return PASS if self.ok else FAIL
+        return self.skipped or (PASS if self.ok else FAIL)
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,10 @@ class PhaseVerdict:
     @property
     def ok(self) -> bool:
         return self.whole.ok and all(v.ok for v in self.nodes.values())
+
+    @property
+    def skipped(self) -> str:
+        return self.whole.skipped
 
     def reasons(self) -> list[str]:
         """Every reason, the nodes' named: what a failed test says."""
@@ -112,6 +121,8 @@ class RunContext:
     # The network and machines as the phase found them: "normal", or a fault such as
     # "latency 100 ms". Records without the key were made under "normal".
     condition: str = NORMAL
+    scenario: str = ""  # whose desired state (records without the key: the example's, before scenarios)
+    scenario_path: str = ""  # its folder, where the report counts each method's effort
 
 
 def records(result: PhaseResult, context: RunContext, verdict: PhaseVerdict) -> list[dict[str, Any]]:
@@ -121,6 +132,8 @@ def records(result: PhaseResult, context: RunContext, verdict: PhaseVerdict) -> 
     which every report reads."""
     common = {
         "run_id": context.run_id,
+        "scenario": context.scenario,
+        "scenario_path": context.scenario_path,
         "method": result.method,
         "phase": result.phase,
         "tool_version": context.tool_version,
@@ -134,7 +147,7 @@ def records(result: PhaseResult, context: RunContext, verdict: PhaseVerdict) -> 
         **common,
         "node": None,
         "ok": result.ok,
-        "verdict": PASS if verdict.ok else FAIL,
+        "verdict": verdict.whole.skipped or (PASS if verdict.ok else FAIL),
         "reasons": list(verdict.whole.reasons),  # the phase's own; each node's are on its record
         "notes": list(verdict.whole.notes),
         "changed": result.changed,

@@ -128,7 +128,7 @@ def parse_taskfile(text: str, source: str = "<tasks>") -> TaskFile:
         what = getattr(exc, "problem", None) or "syntax error"
         raise TaskFileError(
             f"{source}{f', line {line + 1}' if line is not None else ''}: malformed YAML ({what}); "
-            "fix that line (a task file is YAML: `tasks:` or `steps:`, as in spikes/custom/desired_state.yml)"
+            "fix that line (a task file is YAML: `tasks:` or `steps:`, as in spikes/example/custom/desired_state.yml)"
         ) from None
     if not isinstance(data, dict) or ("tasks" in data) == ("steps" in data):
         raise TaskFileError(f"{source}: needs either `tasks:` (one step on every host) or `steps:`")

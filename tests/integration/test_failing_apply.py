@@ -1,8 +1,8 @@
 """A desired state that fails on one node: Salt and Ansible each fail that node alone, in the tool's words.
 
 One cluster (orka-failing: orka-master, ansible-master and three nodes) whose
-settings point salt.tree and ansible.config at the small trees in
-data/failing_apply/: every node gets a file, and a command that exits 3 on
+settings name the small scenario data/failing_apply/ (salt/ and ansible/
+alone, no checks): every node gets a file, and a command that exits 3 on
 orka-node-2 until /var/tmp/orka-fixed exists there. Each method applies it
 (orka-node-2 fails, the others pass), then again once the node is fixed (every
 node passes). The tool's exit code of each apply is printed (PhaseResult does
@@ -44,8 +44,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         "cluster": 3,
         "provider": "docker",
         "methods": ["salt", "ansible"],
-        "salt": {"tree": str(DATA / "salt")},
-        "ansible": {"config": str(DATA / "ansible")},
+        "scenarios": [str(DATA)],
     }
     path.write_text(yaml.safe_dump(values))
     return check_files(load_settings(path))
@@ -69,7 +68,7 @@ def explain(result: PhaseResult, code: int | None) -> str:
 
 @pytest.mark.parametrize("name", ["salt", "ansible"])
 def test_a_step_failing_on_one_node_fails_that_node_alone(cluster: Cluster, settings: Settings, name: str) -> None:
-    method = load_method(name)(cluster, settings.timeouts.command_s)
+    method = load_method(name)(cluster, settings.timeouts.command_s, settings.scenarios[0])
     waited = method.wait_ready()
     assert waited < settings.timeouts.command_s, f"{name}: the nodes were not ready to drive"
     nodes = [n.name for n in cluster.nodes]

@@ -24,7 +24,7 @@ from contextlib import nullcontext
 import pytest
 
 from orka.config import REPO_ROOT
-from orka.config.settings import Settings
+from orka.config.settings import Settings, default_settings
 from orka.methods.base import Method, load_method
 from orka.progress import to_stderr
 from orka.providers.base import Cluster
@@ -34,6 +34,8 @@ from orka.results.store import append_records
 from orka.results.verdict import Expectations, judge
 from orka.runner.ssh import read_ssh_config
 from orka.testing import faults
+
+EXAMPLE = default_settings().scenarios[0]  # the desired state the methods apply
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("faults")]
 
@@ -89,7 +91,7 @@ def ready(cluster: Cluster, name: str, timeout_s: int) -> Method:
     Its own wait_ready, with its own timeout: Salt's sets the master's gather_job_timeout
     from it (what a silent minion costs), which must fit the command timeout of the phases.
     """
-    method = load_method(name)(cluster, timeout_s)
+    method = load_method(name)(cluster, timeout_s, EXAMPLE)
     waited = method.wait_ready()
     assert waited < timeout_s, f"{name}: the nodes were not ready to drive within {timeout_s} s"
     return method
@@ -197,7 +199,7 @@ def test_a_stopped_node_fails_alone_in_every_method_within_the_timeout(cluster: 
 def test_salt_master_down_fails_fast_saying_the_master_is_unreachable(cluster: Cluster) -> None:
     """salt-master stopped, then the whole orka-master: Salt's phases fail at once, saying so."""
     whole(cluster, ["orka-master"])  # the nodes do not matter: the master is checked before salt runs
-    salt = load_method("salt")(cluster, FAULT_TIMEOUT_S)
+    salt = load_method("salt")(cluster, FAULT_TIMEOUT_S, EXAMPLE)
     cluster.run("orka-master", "sudo systemctl stop salt-master")
     service_down = salt.ping()
     assert service_down.error == "Salt master orka-master is unreachable: salt-master is not running there"
@@ -216,7 +218,7 @@ def test_salt_master_down_fails_fast_saying_the_master_is_unreachable(cluster: C
 def test_ansible_control_node_down_fails_fast_saying_so(cluster: Cluster) -> None:
     """ansible-master stopped: Ansible's phase fails at once, saying the control node is unreachable."""
     whole(cluster, ["ansible-master"])
-    ansible = load_method("ansible")(cluster, FAULT_TIMEOUT_S)
+    ansible = load_method("ansible")(cluster, FAULT_TIMEOUT_S, EXAMPLE)
     faults.stop_machine(cluster, "ansible-master")
     result = ansible.ping()
     print(explain(result))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from orka.config.settings import load_settings
+from orka.config.settings import default_settings, load_settings
 from orka.errors import OrkaError
 from orka.methods.base import load_method
 from orka.plan.state import ClusterPaths
@@ -36,6 +36,8 @@ from tests.integration.machine_checks import (
     assert_sshd_listens_with_keys_only,
     assert_systemd_is_pid_1_and_running,
 )
+
+EXAMPLE = default_settings().scenarios[0]  # the desired state the methods apply
 
 # Not in `make test`: `make test-libvirt` runs it where libvirt works (see the README).
 pytestmark = [pytest.mark.integration, pytest.mark.libvirt]
@@ -124,13 +126,13 @@ def test_reaches_every_other_machine_by_name(kvm: Cluster, vm: str) -> None:
 
 
 def test_custom_runner_pings_every_node(kvm: Cluster) -> None:
-    result = load_method("custom")(kvm, METHOD_TIMEOUT_S).ping()
+    result = load_method("custom")(kvm, METHOD_TIMEOUT_S, EXAMPLE).ping()
     assert result.ok, result.problems()
     assert sorted(h.node for h in result.hosts) == VMS[1:]
 
 
 def test_salt_pings_every_node(kvm: Cluster) -> None:
-    salt = load_method("salt")(kvm, METHOD_TIMEOUT_S)
+    salt = load_method("salt")(kvm, METHOD_TIMEOUT_S, EXAMPLE)
     waited = salt.wait_ready()
     result = salt.ping()
     assert result.ok, f"after {waited:.0f} s: {result.problems()}"

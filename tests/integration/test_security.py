@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from orka.config.settings import Settings
+from orka.config.settings import Settings, default_settings
 from orka.errors import OrkaError
 from orka.methods.base import load_method
 from orka.plan.layout import LABEL
@@ -50,6 +50,7 @@ SALT_MASTER = "orka-master"
 ANSIBLE_MASTER = "ansible-master"
 ROGUE_ID = "rogue-minion"
 PKI = "/etc/salt/pki/master"
+EXAMPLE = default_settings().scenarios[0]  # the desired state the methods apply
 METHOD_TIMEOUT_S = 60  # each method's readiness wait and commands; the cluster is up and idle by then
 TOOLS = "/usr/local/lib/orka-tools/bin"
 # Where each machine keeps the private key orka gave it (the host's upload/<machine>/ copy).
@@ -480,12 +481,12 @@ def test_logs_reports_and_junit_hold_no_key_material(sec_cluster: Cluster, conso
     not the Vagrant log, the records, the comparison page, a JUnit file, nor the console."""
     results = tmp_path / "results.json"
     for name in METHODS:
-        method = load_method(name)(sec_cluster, METHOD_TIMEOUT_S)
+        method = load_method(name)(sec_cluster, METHOD_TIMEOUT_S, EXAMPLE)
         method.wait_ready()
         context = RunContext(
             "security", len(sec_cluster.nodes), sec_cluster.spec.provider, method.version(), tuning=method.tuning
         )
-        assert Spike(method, sec_cluster, context, results, console).run("ping").ok
+        assert Spike(method, EXAMPLE, sec_cluster, context, results, console).run("ping").ok
     comparison = render_comparison(results, tmp_path / "comparison.html", bench_path=None)
     junit = junit_from_records(results, tmp_path)
     printed = tmp_path / "console.txt"

@@ -539,7 +539,7 @@ def test_order_tolerates_a_warning_line_before_the_json(warning: str) -> None:
 
 
 def test_declared_plays_of_the_spikes_orchestration_are_the_plays_ansible_ran() -> None:
-    declared = play_names((REPO_ROOT / "spikes" / "ansible" / "orchestrate.yml").read_text())
+    declared = play_names((REPO_ROOT / "spikes" / "example" / "ansible" / "orchestrate.yml").read_text())
     ran = [name for name, _, _ in parse_order(read("orchestrate_first.json"))]
     assert list(declared) == ran
     assert len(declared) == 2

@@ -33,8 +33,9 @@ from orka.methods.ansible.files import check_ansible_config
 from orka.methods.salt.states import check_tree
 
 CLUSTERS_DIR = REPO_ROOT / ".orka" / "clusters"
-SALT_TREE = REPO_ROOT / "spikes" / "salt"
-ANSIBLE_CONFIG = REPO_ROOT / "spikes" / "ansible"
+EXAMPLE = REPO_ROOT / "spikes" / "example"
+SALT_TREE = EXAMPLE / "salt"
+ANSIBLE_CONFIG = EXAMPLE / "ansible"
 # The one cluster name these tests give `orka` and `pytest spikes/` (--cluster-name): the default "orka"
 # is what other people's runs bring up and take down meanwhile, which a comparison could mistake for ours.
 NAME = "orka-badinput"
@@ -137,6 +138,18 @@ def copy_tree(source: Path, target: Path) -> Path:
     return Path(shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.py", "__pycache__")))
 
 
+def copy_scenario(tmp_path: Path, name: str = "mine") -> Path:
+    """A copy of the example scenario (its checks left out), to break one file of; named by its folder."""
+    scenario = copy_tree(EXAMPLE, tmp_path / name)
+    yaml_file = scenario / "scenario.yaml"
+    yaml_file.write_text(yaml_file.read_text(encoding="utf-8").replace("name: example", f"name: {name}"))
+    return scenario
+
+
+def scenario_settings(scenario: Path, extra: str = "") -> str:
+    return f"{extra}scenarios: [{scenario}]\n"
+
+
 # -- settings, through `orka up` ------------------------------------------------
 
 
@@ -230,50 +243,76 @@ def test_settings_file_missing() -> None:
 # -- the Salt tree and the Ansible folder, through `orka up` -------------------
 
 
-def test_salt_tree_missing(tmp_path: Path) -> None:
-    stderr = up_with(tmp_path, f"salt:\n  tree: {tmp_path / 'no-salt'}\n")
-    assert "salt.tree: '" in stderr
-    assert f"' resolves to {tmp_path / 'no-salt'}, which is not a folder" in stderr
-    assert "allowed: a folder that contains top.sls" in stderr
+def test_scenario_path_that_does_not_exist(tmp_path: Path) -> None:
+    stderr = up_with(tmp_path, scenario_settings(tmp_path / "no-such"))
+    assert f"scenarios: {tmp_path / 'no-such'}: no such folder; give a scenario folder" in stderr
+    assert "(line 1)" in stderr
 
 
-def test_ansible_folder_without_a_playbook(tmp_path: Path) -> None:
-    (tmp_path / "ansible").mkdir()
-    stderr = up_with(tmp_path, f"ansible:\n  config: {tmp_path / 'ansible'}\n")
-    assert "ansible.config: '" in stderr
-    assert f"' resolves to {tmp_path / 'ansible'}, which has no playbook.yml" in stderr
-    assert "allowed: a folder that contains playbook.yml" in stderr
+def test_scenario_with_no_method_folder(tmp_path: Path) -> None:
+    (tmp_path / "empty" / "verify").mkdir(parents=True)
+    stderr = up_with(tmp_path, scenario_settings(tmp_path / "empty"))
+    assert f"scenarios: {tmp_path / 'empty'}: holds no method folder; allowed: salt/ (with top.sls)" in stderr
+
+
+def test_method_folder_missing_its_entry_file(tmp_path: Path) -> None:
+    scenario = copy_scenario(tmp_path)
+    (scenario / "ansible" / "playbook.yml").unlink()
+    stderr = up_with(tmp_path, scenario_settings(scenario))
+    assert f"scenarios: {scenario / 'ansible'}: has no playbook.yml" in stderr
+
+
+def test_a_scenario_listed_twice(tmp_path: Path) -> None:
+    scenario = copy_scenario(tmp_path)
+    stderr = up_with(tmp_path, f"scenarios: [{scenario}, {scenario}/]\n")
+    assert f"scenarios: '{scenario}/' is listed twice (as '{scenario}')" in stderr
+
+
+def test_a_check_file_that_does_not_import(tmp_path: Path) -> None:
+    scenario = copy_scenario(tmp_path)
+    check = scenario / "verify" / "test_broken.py"
+    check.parent.mkdir(exist_ok=True)
+    check.write_text("import testinfra\nfrom no_such_module import thing\n", encoding="utf-8")
+    stderr = up_with(tmp_path, scenario_settings(scenario))
+    assert f"mine/verify: {check}:2: does not import (ModuleNotFoundError" in stderr
+
+
+def test_bad_input_creates_nothing(tmp_path: Path) -> None:
+    """A scenario refused before boot leaves no cluster state behind."""
+    before = sorted(p.name for p in (REPO_ROOT / ".orka" / "clusters").glob("*"))
+    up_with(tmp_path, scenario_settings(tmp_path / "no-such"))
+    assert sorted(p.name for p in (REPO_ROOT / ".orka" / "clusters").glob("*")) == before
 
 
 def test_salt_state_that_does_not_parse_names_file_and_line(tmp_path: Path) -> None:
-    tree = copy_tree(SALT_TREE, tmp_path / "salt")
+    tree = copy_scenario(tmp_path) / "salt"
     user_sls = tree / "orka" / "user.sls"
     lines = user_sls.read_text(encoding="utf-8").splitlines()
     lines[5] = "   - system: True"  # one space short of its siblings: YAML no longer parses
     user_sls.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    stderr = up_with(tmp_path, f"salt:\n  tree: {tree}\n")
-    assert f"salt.tree: {user_sls}:6: malformed YAML" in stderr
+    stderr = up_with(tmp_path, scenario_settings(tree.parent))
+    assert f"mine/salt: {user_sls}:6: malformed YAML" in stderr
     assert "fix that line" in stderr
 
 
 def test_salt_state_with_broken_jinja_names_file_and_line(tmp_path: Path) -> None:
-    tree = copy_tree(SALT_TREE, tmp_path / "salt")
+    tree = copy_scenario(tmp_path) / "salt"
     package_sls = tree / "orka" / "package.sls"
     text = package_sls.read_text(encoding="utf-8").replace("{{ orka.tree_pkg }}", "{{ orka.tree_pkg }")
     package_sls.write_text(text, encoding="utf-8")
     line = 1 + text.splitlines().index("    - name: {{ orka.tree_pkg }")
-    stderr = up_with(tmp_path, f"salt:\n  tree: {tree}\n")
-    assert f"salt.tree: {package_sls}:{line}: Jinja syntax error" in stderr
+    stderr = up_with(tmp_path, scenario_settings(tree.parent))
+    assert f"mine/salt: {package_sls}:{line}: Jinja syntax error" in stderr
     assert "fix that line" in stderr
 
 
 def test_playbook_that_does_not_parse_names_file_and_line(tmp_path: Path) -> None:
-    config = copy_tree(ANSIBLE_CONFIG, tmp_path / "ansible")
+    config = copy_scenario(tmp_path) / "ansible"
     playbook = config / "playbook.yml"
     playbook.write_text(playbook.read_text(encoding="utf-8") + "- hosts: [nodes\n", encoding="utf-8")
     line = len(playbook.read_text(encoding="utf-8").splitlines())
-    stderr = up_with(tmp_path, f"ansible:\n  config: {config}\n")
-    assert f"ansible.config: {playbook}:" in stderr
+    stderr = up_with(tmp_path, scenario_settings(config.parent))
+    assert f"mine/ansible: {playbook}:" in stderr
     assert "malformed YAML" in stderr
     assert "fix that line" in stderr
     reported = int(stderr.split(f"{playbook}:", 1)[1].split(":", 1)[0])
@@ -281,18 +320,18 @@ def test_playbook_that_does_not_parse_names_file_and_line(tmp_path: Path) -> Non
 
 
 def test_role_task_file_that_does_not_parse(tmp_path: Path) -> None:
-    config = copy_tree(ANSIBLE_CONFIG, tmp_path / "ansible")
+    config = copy_scenario(tmp_path) / "ansible"
     tasks = config / "roles" / "orka" / "tasks" / "main.yml"
     tasks.write_text("- name: ok\n  ping:\n- name: broken\n  command: echo {{ x }\n   bad: indent\n", encoding="utf-8")
-    stderr = up_with(tmp_path, f"ansible:\n  config: {config}\n")
-    assert f"ansible.config: {tasks}:5: malformed YAML" in stderr
+    stderr = up_with(tmp_path, scenario_settings(config.parent))
+    assert f"mine/ansible: {tasks}:5: malformed YAML" in stderr
 
 
 def test_playbook_that_is_not_a_list_of_plays(tmp_path: Path) -> None:
-    config = copy_tree(ANSIBLE_CONFIG, tmp_path / "ansible")
+    config = copy_scenario(tmp_path) / "ansible"
     (config / "orchestrate.yml").write_text("hosts: all\ntasks: []\n", encoding="utf-8")
-    stderr = up_with(tmp_path, f"ansible:\n  config: {config}\n")
-    assert f"ansible.config: {config / 'orchestrate.yml'}: is a dict, not a playbook" in stderr
+    stderr = up_with(tmp_path, scenario_settings(config.parent))
+    assert f"mine/ansible: {config / 'orchestrate.yml'}: is a dict, not a playbook" in stderr
     assert "a playbook is a list of plays" in stderr
 
 
@@ -441,14 +480,14 @@ def test_pytest_spikes_with_an_unknown_key_from_orka_settings(tmp_path: Path) ->
 
 
 def test_pytest_spikes_with_a_broken_salt_state(tmp_path: Path) -> None:
-    tree = copy_tree(SALT_TREE, tmp_path / "salt")
+    tree = copy_scenario(tmp_path) / "salt"
     top = tree / "top.sls"
     top.write_text("base:\n  'orka-node-*':\n    - orka\n  bad\n", encoding="utf-8")
     settings = tmp_path / "settings.yaml"
-    settings.write_text(f"salt:\n  tree: {tree}\n", encoding="utf-8")
+    settings.write_text(scenario_settings(tree.parent), encoding="utf-8")
     output = pytest_spikes(tmp_path, "--settings", str(settings))
-    assert f"ERROR: files named by the settings in {settings} would fail on the cluster" in output
-    assert f"salt.tree: {top}:4: malformed YAML" in output
+    assert f"ERROR: files of the scenarios in {settings} would fail on the cluster" in output
+    assert f"mine/salt: {top}:4: malformed YAML" in output
 
 
 # -- the checks themselves, in-process ----------------------------------------
@@ -559,15 +598,15 @@ def test_ansible_tags_and_templates_are_not_errors(tmp_path: Path) -> None:
 
 
 def test_only_the_selected_methods_are_checked(tmp_path: Path) -> None:
-    tree = copy_tree(SALT_TREE, tmp_path / "salt")
+    tree = copy_scenario(tmp_path) / "salt"
     (tree / "orka" / "broken.sls").write_text("x: [\n", encoding="utf-8")
     settings_file = tmp_path / "settings.yaml"
-    settings_file.write_text(f"methods: [ansible, custom]\nsalt:\n  tree: {tree}\n", encoding="utf-8")
+    settings_file.write_text(scenario_settings(tree.parent, "methods: [ansible, custom]\n"), encoding="utf-8")
     assert file_problems(load_settings(settings_file)) == []
-    settings_file.write_text(f"methods: [salt]\nsalt:\n  tree: {tree}\n", encoding="utf-8")
+    settings_file.write_text(scenario_settings(tree.parent, "methods: [salt]\n"), encoding="utf-8")
     with pytest.raises(PreflightError) as caught:
         check_files(load_settings(settings_file))
     broken = tree / "orka" / "broken.sls"
     assert caught.value.problems == [
-        f"salt.tree: {broken}:1: malformed YAML (expected the node content, but found '<stream end>'); fix that line"
+        f"mine/salt: {broken}:1: malformed YAML (expected the node content, but found '<stream end>'); fix that line"
     ]

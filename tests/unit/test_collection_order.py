@@ -85,10 +85,13 @@ def collected(tmp_path_factory: pytest.TempPathFactory) -> Collect:
     return of
 
 
+CHECKS_FILE = "spikes/example/verify/test_desired_state.py"  # the example scenario's checks
+
+
 def method_of(node_id: str) -> str:
     """A spike test's method: its module's folder, or a verification check's `[<method>-` ID."""
     path = node_id.split("::")[0]
-    if path == "spikes/test_desired_state.py":
+    if path == CHECKS_FILE:
         return node_id.split("[", 1)[1].split("-", 1)[0]
     folder = path.split("/")[1]
     assert folder in METHODS, node_id
@@ -96,11 +99,11 @@ def method_of(node_id: str) -> str:
 
 
 def is_verify(node_id: str) -> bool:
-    return node_id.startswith("spikes/test_desired_state.py::")
+    return node_id.startswith(f"{CHECKS_FILE}::")
 
 
 # The files as pytest finds them under spikes/ (each method's folder, then the checks), and named the other way round.
-NAMED_BACKWARDS = ("spikes/test_desired_state.py", "spikes/salt/", "spikes/custom/", "spikes/ansible/")
+NAMED_BACKWARDS = (CHECKS_FILE, "spikes/salt/", "spikes/custom/", "spikes/ansible/")
 
 
 @pytest.mark.parametrize(

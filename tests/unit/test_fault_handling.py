@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from testinfra.backend.base import CommandResult
 
+from orka.config.settings import default_settings
 from orka.methods.ansible.method import AnsibleMethod, connect_timeout_option
 from orka.methods.base import MachineUnreachable, ssh_failure
 from orka.methods.salt.method import MASTER_STOPPED, NO_RETURN, SaltMethod, cli_timeout, when_master_runs
@@ -25,6 +26,8 @@ from orka.results.record import HostOutcome, PhaseResult, RunContext, records
 from orka.results.verdict import TIMED_OUT, Expectations, judge
 from orka.runner.inventory import Inventory
 from orka.testing.faults import FaultError, point_ssh_config
+
+EXAMPLE = default_settings().scenarios[0]  # whose orchestration the methods run
 
 NODES = (
     MachineSpec("orka-node-1", "node", "10.87.1.21", primary=True),
@@ -128,7 +131,7 @@ def test_ssh_failure_when_ssh_said_nothing_still_says_what_happened() -> None:
 
 
 def test_run_on_an_unreachable_machine_raises_machine_unreachable_with_the_reason() -> None:
-    salt = SaltMethod(StandInCluster(ssh_fails=NO_ROUTE), 40)
+    salt = SaltMethod(StandInCluster(ssh_fails=NO_ROUTE), 40, EXAMPLE)
     with pytest.raises(MachineUnreachable, match="orka-master is unreachable: ssh: connect") as raised:
         salt.run_on("orka-master", "true")
     assert (raised.value.machine, raised.value.why) == ("orka-master", NO_ROUTE)
@@ -136,7 +139,7 @@ def test_run_on_an_unreachable_machine_raises_machine_unreachable_with_the_reaso
 
 @pytest.mark.parametrize("phase", ["ping", "apply", "orchestrate"])
 def test_salt_master_unreachable_is_the_phases_error(phase: str) -> None:
-    salt = SaltMethod(StandInCluster(ssh_fails=NO_ROUTE), 40)
+    salt = SaltMethod(StandInCluster(ssh_fails=NO_ROUTE), 40, EXAMPLE)
 
     result: PhaseResult = getattr(salt, phase)()
 
@@ -153,7 +156,7 @@ def test_salt_master_service_stopped_is_the_phases_error() -> None:
 
 @pytest.mark.parametrize("phase", ["ping", "apply", "orchestrate"])
 def test_ansible_control_node_unreachable_is_the_phases_error(phase: str) -> None:
-    result: PhaseResult = getattr(AnsibleMethod(StandInCluster(ssh_fails=NO_ROUTE), 40), phase)()
+    result: PhaseResult = getattr(AnsibleMethod(StandInCluster(ssh_fails=NO_ROUTE), 40, EXAMPLE), phase)()
     assert result.error == f"Ansible control node ansible-master is unreachable: {NO_ROUTE}"
     assert not result.ok
 

@@ -14,8 +14,9 @@ import pytest
 import yaml
 
 from orka import methods
-from orka.config.desired_state import RESET
+from orka.config import REPO_ROOT
 from orka.config.fleet import Fleet
+from orka.config.scenario import load_scenario
 from orka.config.settings import DEFAULT_SETTINGS_PATH, Settings, Timeouts, load_settings
 from orka.errors import ClusterError
 from orka.plan import layout, state
@@ -210,7 +211,10 @@ def test_every_machine_sets_the_scripts_environment_then_runs_common_sh(plan: Pl
 
 def test_each_method_runs_its_own_scripts_from_its_folder(plan: Plan) -> None:
     machines = by_name(plan())
-    (pillar,) = [c[2] for c in split(machines["orka-master"]) if c[:2] == ["bash", f"{SALT}/salt-master.sh"]]
+    (master,) = [c[2:] for c in split(machines["orka-master"]) if c[:2] == ["bash", f"{SALT}/salt-master.sh"]]
+    pillar, variables, top = master
+    assert json.loads(variables) == {}  # the example's scenario.yaml has no vars
+    assert json.loads(top) == {"base": {"*": ["orka", "orka_vars"]}}  # nor a pillar of its own
     assert json.loads(pillar) == {
         "method": "salt",
         "cluster_size": 3,
@@ -222,12 +226,13 @@ def test_each_method_runs_its_own_scripts_from_its_folder(plan: Plan) -> None:
         "bash",
         f"{ANSIBLE}/ansible-master.sh",
         "/opt/orka/ansible/config",
+        "{}",
         "orka-node-1",
         "orka-node-2",
         "orka-node-3",
     ]
     folders = {f.guest: f.host for f in machines["orka-master"].folders}
-    assert folders["/srv/salt"].endswith("spikes/salt")
+    assert folders["/srv/salt"].endswith("spikes/example/salt")
     assert folders[SALT].endswith("orka/methods/salt/scripts")
 
 
@@ -276,8 +281,9 @@ def test_an_existing_fleet_runs_the_same_plan_as_orkas_own_machines(plan: Plan, 
         assert [c[:2] for c in method_scripts] == [c[:2] for c in own_scripts]
         assert [f.guest for f in machine.folders] == [f.guest for f in own.folders]
     # A node is first taken back to fresh (no existing host is remade between methods); a master is not.
-    assert split(existing["orka-node-2"])[1] == ["bash", "-ec", RESET]
-    assert not any(RESET in c for c in existing["orka-master"].commands + existing["ansible-master"].commands)
+    reset = load_scenario(REPO_ROOT / "spikes" / "example")[0].leaves.reset  # type: ignore[union-attr]
+    assert split(existing["orka-node-2"])[1] == ["bash", "-ec", reset]
+    assert not any(reset in c for c in existing["orka-master"].commands + existing["ansible-master"].commands)
     assert existing["orka-node-2"].ip == "10.0.0.22"
     assert (existing["orka-node-2"].user, existing["orka-node-2"].port) == ("ops", 2222)
     # Each node's own login for Ansible; two distinct keys, one file each on the control node.

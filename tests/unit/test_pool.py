@@ -64,9 +64,10 @@ def test_no_log_is_no_race(tmp_path: Path) -> None:
 
 @dataclass(frozen=True)
 class Plan:
-    """Stands in for ClusterSpec: the pool reads only its methods."""
+    """Stands in for ClusterSpec: the pool reads only its methods and scenario."""
 
     methods: tuple[str, ...]
+    scenario: str = "example"
 
 
 @dataclass
@@ -111,10 +112,10 @@ class Bringups:
         self, settings: Settings, *, name: str, keep: bool, reuse: bool, emit: Emit
     ) -> AbstractContextManager[FakeCluster]:
         self.calls.append((settings.methods, name, keep, reuse))
-        return self._started(settings.methods)
+        return self._started(settings.methods, settings.scenarios[0].name)
 
     @contextmanager
-    def _started(self, methods: tuple[str, ...]) -> Iterator[FakeCluster]:
+    def _started(self, methods: tuple[str, ...], scenario: str) -> Iterator[FakeCluster]:
         attempt = self.attempts.pop(0)
         self.clock.now += attempt.seconds
         self.log.parent.mkdir(parents=True, exist_ok=True)
@@ -125,12 +126,13 @@ class Bringups:
         label = ",".join(methods)
         self.events.append(f"up {label}")
         try:
-            yield FakeCluster(Plan(methods))
+            yield FakeCluster(Plan(methods, scenario))
         finally:
             self.events.append(f"closed {label}")
 
 
 NAME = "orka-unit"
+EXAMPLE = default_settings().scenarios[0]
 
 
 @dataclass
@@ -160,7 +162,7 @@ def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, attempts: list[Attempt]
 
 def test_a_bring_up_that_raced_is_brought_up_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     r = rig(tmp_path, monkeypatch, [failed(RACED, 100), failed(RACED, 100), Attempt(b"up\n", 7)])
-    cluster = r.pool.get(("salt",))
+    cluster = r.pool.get(("salt",), EXAMPLE)
     assert isinstance(cluster, FakeCluster)
     assert cluster.spec.methods == ("salt",)
     assert r.pool.attempts == 3
@@ -174,7 +176,7 @@ def test_a_bring_up_that_raced_is_brought_up_again(tmp_path: Path, monkeypatch: 
 def test_a_race_every_time_is_raised_after_the_last_retry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     r = rig(tmp_path, monkeypatch, [failed(RACED)] * (RACE_RETRIES + 1) + [Attempt(b"up\n")])
     with pytest.raises(ClusterError, match="failed"):
-        r.pool.get(("salt",))
+        r.pool.get(("salt",), EXAMPLE)
     assert r.pool.attempts == RACE_RETRIES + 1
     assert len(r.bringups.calls) == RACE_RETRIES + 1
     assert len(r.bringups.attempts) == 1  # the attempt after the last retry never came
@@ -185,7 +187,7 @@ def test_a_failure_of_its_own_is_not_retried(tmp_path: Path, monkeypatch: pytest
     """The log already holds an earlier run's race: only what this attempt wrote counts."""
     r = rig(tmp_path, monkeypatch, [failed(OWN_FAILURE), Attempt(b"up\n")], earlier_log=RACED)
     with pytest.raises(ClusterError):
-        r.pool.get(("custom",))
+        r.pool.get(("custom",), EXAMPLE)
     assert r.pool.attempts == 1
     assert len(r.bringups.calls) == 1
     assert not [line for line in r.emitted if "up again" in line]
@@ -195,7 +197,7 @@ def test_a_failure_of_its_own_is_not_retried(tmp_path: Path, monkeypatch: pytest
 def test_ctrl_c_is_never_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     r = rig(tmp_path, monkeypatch, [Attempt(RACED, raises=KeyboardInterrupt()), Attempt(b"up\n")])
     with pytest.raises(KeyboardInterrupt):
-        r.pool.get(("custom",))
+        r.pool.get(("custom",), EXAMPLE)
     assert len(r.bringups.calls) == 1
 
 
@@ -203,10 +205,10 @@ def test_other_methods_get_a_fresh_cluster_after_the_last_is_closed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     r = rig(tmp_path, monkeypatch, [Attempt(b"up\n", 3), Attempt(b"up\n", 5)])
-    salt = r.pool.get(("salt",))
-    assert r.pool.get(("salt",)) is salt  # the same methods: the same cluster, nothing brought up
+    salt = r.pool.get(("salt",), EXAMPLE)
+    assert r.pool.get(("salt",), EXAMPLE) is salt  # the same methods: the same cluster, nothing brought up
     assert r.bringups.events == ["up salt"]
-    custom = r.pool.get(("custom",))
+    custom = r.pool.get(("custom",), EXAMPLE)
     assert custom is not salt
     assert custom.spec.methods == ("custom",)
     assert r.bringups.events == ["up salt", "closed salt", "up custom"]

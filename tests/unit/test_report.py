@@ -473,8 +473,8 @@ def test_meaningful_lines(text: str, lines: int) -> None:
     assert meaningful_lines(text) == lines
 
 
-def test_the_repository_spikes_are_counted() -> None:
-    views = {v.method: v for v in count_effort(REPO_ROOT / "spikes")}
+def test_the_example_scenario_is_counted() -> None:
+    views = {v.method: v for v in count_effort(REPO_ROOT / "spikes" / "example")}
     assert all(views[m].exists and views[m].files and views[m].lines > 0 for m in METHODS)
     assert all(not f.path.startswith("test_") for v in views.values() for f in v.files)
 

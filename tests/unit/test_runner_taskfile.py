@@ -11,7 +11,7 @@ from orka.config import REPO_ROOT
 from orka.errors import OrkaError
 from orka.runner.taskfile import ACTIONS, Task, TaskFile, TaskFileError, load_taskfile, parse_taskfile
 
-SPIKE_TASKS = REPO_ROOT / "spikes" / "custom"
+SPIKE_TASKS = REPO_ROOT / "spikes" / "example" / "custom"
 ALL_ACTIONS = "ping, command, package, group, user, directory, file, fetch, service, salt"
 
 
@@ -292,7 +292,7 @@ def test_malformed_yaml_says_what_yaml_found_and_the_fix() -> None:
         parse_taskfile("tasks:\n  - ping: {}\n bad: indent\n", "x.yml")
     assert str(caught.value) == (
         "x.yml, line 3: malformed YAML (expected <block end>, but found '<block mapping start>'); "
-        "fix that line (a task file is YAML: `tasks:` or `steps:`, as in spikes/custom/desired_state.yml)"
+        "fix that line (a task file is YAML: `tasks:` or `steps:`, as in spikes/example/custom/desired_state.yml)"
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from orka.config import REPO_ROOT
+from orka.config.scenario import load_scenario
 from orka.config.settings import (
     DEFAULT_SETTINGS_PATH,
     NodeResources,
@@ -54,6 +55,8 @@ def test_shipped_file_equals_defaults() -> None:
 
 
 def test_defaults_values() -> None:
+    example, problems = load_scenario(REPO_ROOT / "spikes" / "example")
+    assert example is not None, problems
     expected = Settings(
         source="<defaults>",
         cluster=3,
@@ -61,7 +64,7 @@ def test_defaults_values() -> None:
         methods=("salt", "ansible", "custom"),
         box="centos/stream9",
         image_recipe=REPO_ROOT / "vagrant" / "image",
-        folders=(("salt", REPO_ROOT / "spikes" / "salt"), ("ansible", REPO_ROOT / "spikes" / "ansible")),
+        scenarios=(example,),
         node=NodeResources(cpus=1, memory_mb=1024),
         subnet="10.87.0.0/16",
         timeouts=Timeouts(up_s=600, ready_s=120, command_s=300),
@@ -429,8 +432,8 @@ def test_a_problem_from_the_file_names_its_line(tmp_path: Path) -> None:
     path = write(tmp_path, "cluster: 3\nnode:\n  cpus: 0\n  memory: 1024\nclustr: 4\n")
     error = load_error(path, {"provider": "vmware"})
     assert error.problems == [
-        "clustr: unknown key (did you mean 'cluster'?); allowed: cluster, provider, methods, box, docker, node, "
-        "network, timeouts, static, salt, ansible",
+        "clustr: unknown key (did you mean 'cluster'?); allowed: cluster, provider, methods, box, scenarios, docker, "
+        "node, network, timeouts, static",
         "provider (override): 'vmware' is not known; allowed: auto, docker, virtualbox, libvirt, static",
         "node.cpus: 0 is too small; allowed: an integer of at least 1",
     ]
@@ -452,7 +455,7 @@ def test_overrides_and_defaults_have_no_line(tmp_path: Path) -> None:
         pytest.param("methods: [salt, salt, salt]\n", "methods: 'salt' is listed twice", id="thrice"),
         pytest.param("network:\n  subnet: 5\n", "network.subnet: 5 is not a string; allowed: an IPv4", id="subnet-int"),
         pytest.param("cluster:\n", "cluster: None is not an integer", id="a-value-left-empty"),
-        pytest.param("salt: spikes/salt\n", "salt: 'spikes/salt' is not a mapping; allowed: a mapping", id="section"),
+        pytest.param("docker: vagrant\n", "docker: 'vagrant' is not a mapping; allowed: a mapping", id="section"),
     ],
 )
 def test_more_bad_input(tmp_path: Path, text: str, fragment: str) -> None:

@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from orka.config.settings import default_settings
 from orka.plan.spec import MachineSpec
 from orka.results.record import HostOutcome, PhaseResult, RunContext
 from orka.spike import Spike
+
+EXAMPLE = default_settings().scenarios[0]  # the freshness probe and the snapshot are of its `leaves:`
 
 NODES = ("orka-node-1", "orka-node-2", "orka-node-3")
 
@@ -75,7 +78,7 @@ class StandInMethod:
 
 def spike(tmp_path: Path, method: StandInMethod, cluster: StandInCluster) -> Spike:
     context = RunContext("run-1", 3, "docker", "salt 3008")
-    return Spike(method, cluster, context, tmp_path / "results.json", lambda line: None)  # type: ignore[arg-type]
+    return Spike(method, EXAMPLE, cluster, context, tmp_path / "results.json", lambda line: None)  # type: ignore[arg-type]
 
 
 def recorded(tmp_path: Path) -> list[dict[str, Any]]:

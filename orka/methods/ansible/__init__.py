@@ -1,6 +1,6 @@
 """Ansible, agentless over SSH from its control node, ansible-master."""
 
-from orka.methods.descriptor import Descriptor, Master, MethodFolder
+from orka.methods.descriptor import Descriptor, Master
 
 # Where the control node holds the spike's Ansible folder, as the spike's hand commands name it.
 CONFIG = "/opt/orka/ansible/config"
@@ -14,9 +14,10 @@ DESCRIPTOR = Descriptor(
     summary="the Ansible method",
     order=20,
     color="#e07b39",
+    entry="playbook.yml",
+    orchestration="orka.methods.ansible.files:orchestration_in",
     method_class="orka.methods.ansible.method:AnsibleMethod",
     masters=(Master("ansible-master", "ansible-master", 11),),
-    folder=MethodFolder("config", "spikes/ansible", "playbook.yml"),
     effort_patterns=("*.yml", "*.j2", "*.cfg"),
     preflight="orka.methods.ansible.files:preflight",
     provision="orka.methods.ansible.provision:provision",

@@ -8,11 +8,9 @@ from typing import Any
 
 import yaml
 
-from orka.config.settings import Settings
-from orka.methods.ansible import DESCRIPTOR
-
-# The playbooks orka runs, by name in ansible.config; each must be a list of plays.
-PLAYBOOKS = ("playbook.yml", "orchestrate.yml")
+ORCHESTRATION = "orchestrate.yml"
+# The playbooks orka runs, by name in the folder; each must be a list of plays.
+PLAYBOOKS = ("playbook.yml", ORCHESTRATION)
 # Folders whose files Ansible copies or templates as they are, never reads as YAML.
 NOT_YAML_FOLDERS = frozenset({"templates", "files"})
 
@@ -66,8 +64,11 @@ def check_ansible_config(config: Path) -> list[str]:
     return [problem for path in ansible_yaml_files(config) if (problem := check_ansible_file(config, path))]
 
 
-def preflight(settings: Settings) -> list[str]:
-    """Every problem of the Ansible folder the settings name, each naming its key and file."""
-    folder = DESCRIPTOR.folder
-    assert folder is not None
-    return [f"{DESCRIPTOR.name}.{folder.key}: {p}" for p in check_ansible_config(settings.folder(DESCRIPTOR.name))]
+def preflight(config: Path) -> list[str]:
+    """Every problem of a scenario's Ansible folder, each naming its file and line."""
+    return check_ansible_config(config)
+
+
+def orchestration_in(config: Path) -> str | None:
+    """An Ansible folder's orchestration: its orchestrate.yml, when it has one."""
+    return ORCHESTRATION if (config / ORCHESTRATION).is_file() else None

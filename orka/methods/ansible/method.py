@@ -21,7 +21,6 @@ from orka.plan import layout
 from orka.results.record import HostOutcome, PhaseResult
 
 CONTROL = DESCRIPTOR.masters[0].name
-ORCHESTRATION = "orchestrate.yml"
 # orka's callback, for orka's runs only: the hand commands keep Ansible's usual output.
 JSON_OUTPUT = (
     "env ANSIBLE_STDOUT_CALLBACK=orka_json ANSIBLE_LOAD_CALLBACK_PLUGINS=1 ANSIBLE_NOCOLOR=1 "
@@ -156,14 +155,15 @@ class AnsibleMethod(Method):
         return self._phase("ping", "ansible all -m ping")
 
     def apply(self, phase: str = "apply") -> PhaseResult:
-        return self._phase(phase, f"ansible-playbook {CONFIG}/playbook.yml", changes_fail=phase == "idempotence")
+        playbook = f"{CONFIG}/{DESCRIPTOR.entry}"
+        return self._phase(phase, f"ansible-playbook {playbook}", changes_fail=phase == "idempotence")
 
     def orchestrate(self) -> PhaseResult:
-        return self._phase("orchestrate", f"ansible-playbook {CONFIG}/{ORCHESTRATION}")
+        return self._phase("orchestrate", f"ansible-playbook {CONFIG}/{self.orchestration}")
 
     def declared_steps(self) -> tuple[str, ...]:
         # Read where ansible-playbook reads it: the control node's copy of the folder.
-        stdout, stderr, rc, _ = self.run_on(CONTROL, f"cat {CONFIG}/{ORCHESTRATION}")
+        stdout, stderr, rc, _ = self.run_on(CONTROL, f"cat {CONFIG}/{self.orchestration}")
         if rc != 0:
-            raise MethodError(f"cannot read {CONFIG}/{ORCHESTRATION} on {CONTROL}: {stderr.strip()}")
+            raise MethodError(f"cannot read {CONFIG}/{self.orchestration} on {CONTROL}: {stderr.strip()}")
         return play_names(stdout)

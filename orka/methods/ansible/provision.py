@@ -7,6 +7,7 @@ host_vars file per node, all removed at teardown.
 
 from __future__ import annotations
 
+import json
 import shlex
 from pathlib import Path
 
@@ -53,10 +54,11 @@ def provision(machine: MachineSpec, inputs: PlanInputs) -> Work:
         keys = fleet_keys(inputs.nodes)
         uploads += [(f"fleet-keys/{name}", key) for key, name in keys.items()]
         commands.append(_host_vars(inputs.nodes, keys))
-    script = ["bash", f"{REMOTE_SCRIPTS}/ansible-master.sh", CONFIG, inputs.primary, *inputs.secondaries]
+    variables = json.dumps(inputs.scenario.vars, separators=(",", ":"))  # group_vars/all.yml: JSON is YAML
+    script = ["bash", f"{REMOTE_SCRIPTS}/ansible-master.sh", CONFIG, variables, inputs.primary, *inputs.secondaries]
     commands.append(shlex.join(script))
     return Work(
-        folders=(Folder(str(SCRIPTS), REMOTE_SCRIPTS), Folder(str(inputs.settings.folder(DESCRIPTOR.name)), CONFIG)),
+        folders=(Folder(str(SCRIPTS), REMOTE_SCRIPTS), Folder(str(inputs.scenario.folder(DESCRIPTOR.name)), CONFIG)),
         commands=tuple(commands),
         uploads=tuple(uploads),
     )

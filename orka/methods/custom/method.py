@@ -1,21 +1,21 @@
 """orka's own task runner, driving the nodes over SSH from the machine that runs pytest
-(the Bamboo agent), with the spike's task files:
+(the Bamboo agent), with a scenario's task files:
 
-    orka run spikes/custom/desired_state.yml --inventory cluster
-    orka run spikes/custom/orchestrate.yml --inventory cluster
+    orka run SCENARIO/custom/desired_state.yml --inventory cluster
+    orka run SCENARIO/custom/orchestrate.yml --inventory cluster
 """
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 from orka import __version__
-from orka.config import REPO_ROOT
-from orka.methods.base import Method
+from orka.methods.base import Method, MethodError
 from orka.methods.custom import DESCRIPTOR
 from orka.results.record import HostOutcome, PhaseResult
 from orka.runner import HostRun, RunReport, load_taskfile, parse_taskfile, run_taskfile
 
-TASKS = REPO_ROOT / "spikes" / "custom"
-ORCHESTRATION = "orchestrate.yml"
 PING = parse_taskfile("tasks: [{name: ping, ping: {}}]", "<ping>")
 
 
@@ -59,18 +59,28 @@ class CustomMethod(Method):
         return PhaseResult(self.name, phase, hosts, report.duration_s, raw=raw, order=order)
 
     def _run(self, phase: str, taskfile_name: str | None, changes_fail: bool = False) -> PhaseResult:
-        taskfile = PING if taskfile_name is None else load_taskfile(TASKS / taskfile_name)
-        report = run_taskfile(self.cluster.inventory(self.name), taskfile, timeout=self.timeout_s)
+        taskfile = PING if taskfile_name is None else load_taskfile(self.tasks / taskfile_name)
+        inventory = self.cluster.inventory(self.name)
+        if self.scenario is not None and self.scenario.vars:  # the scenario's vars, orka's own over them
+            inventory = dataclasses.replace(inventory, vars={**self.scenario.vars, **inventory.vars})
+        report = run_taskfile(inventory, taskfile, timeout=self.timeout_s)
         return self._phase(phase, report, changes_fail)
 
     def ping(self) -> PhaseResult:
         return self._run("ping", None)
 
     def apply(self, phase: str = "apply") -> PhaseResult:
-        return self._run(phase, "desired_state.yml", changes_fail=phase == "idempotence")
+        return self._run(phase, DESCRIPTOR.entry, changes_fail=phase == "idempotence")
 
     def orchestrate(self) -> PhaseResult:
-        return self._run("orchestrate", ORCHESTRATION)
+        return self._run("orchestrate", self.orchestration)
 
     def declared_steps(self) -> tuple[str, ...]:
-        return tuple(step.name for step in load_taskfile(TASKS / ORCHESTRATION).steps)
+        return tuple(step.name for step in load_taskfile(self.tasks / self.orchestration).steps)
+
+    @property
+    def tasks(self) -> Path:
+        """The scenario's task files (on this machine: the runner reads them here)."""
+        if self.scenario is None:
+            raise MethodError("no scenario: the runner has no task file to apply")
+        return self.scenario.folder(self.name)

@@ -1,16 +1,17 @@
 """SaltStack, agent-based: salt-master on orka-master, a minion on every node."""
 
-from orka.methods.descriptor import Descriptor, Master, MethodFolder
+from orka.methods.descriptor import Descriptor, Master
 
 DESCRIPTOR = Descriptor(
     name="salt",
     summary="the SaltStack method",
     order=10,
     color="#3b6fb6",
+    entry="top.sls",
+    orchestration="orka.methods.salt.states:orchestration_in",
     method_class="orka.methods.salt.method:SaltMethod",
     masters=(Master("orka-master", "salt-master", 10),),
     agent_on_nodes=True,
-    folder=MethodFolder("tree", "spikes/salt", "top.sls"),
     effort_patterns=("*.sls", "*.jinja"),
     preflight="orka.methods.salt.states:preflight",
     provision="orka.methods.salt.provision:provision",

@@ -22,7 +22,6 @@ from orka.results.record import HostOutcome, PhaseResult
 
 MASTER = DESCRIPTOR.masters[0].name
 
-ORCHESTRATION = "orch.secondary"
 # How long the salt CLI waits for a minion that does not answer at all (-t);
 # minions that answer but are still busy are waited for (salt's find_job),
 # each find_job answer within the master's gather_job_timeout (salt's default,
@@ -285,13 +284,15 @@ class SaltMethod(Method):
     def orchestrate(self) -> PhaseResult:
         # The orchestration's steps wait for their minions as salt's defaults say; the
         # command timeout from settings bounds the whole run.
-        command = f"salt-run state.orchestrate {ORCHESTRATION} --out=json"
+        command = f"salt-run state.orchestrate {shlex.quote(self.orchestration)} --out=json"
         return self._salt("orchestrate", command, lambda out: parse_orchestrate(out, self.node_names))
 
     def declared_steps(self) -> tuple[str, ...]:
         # Rendered by the master itself: only it has the pillar the orchestration's Jinja reads.
-        stdout, stderr, rc, _ = self.run_on(MASTER, f"salt-run state.orchestrate_show_sls {ORCHESTRATION} --out=json")
+        entry = shlex.quote(self.orchestration)
+        stdout, stderr, rc, _ = self.run_on(MASTER, f"salt-run state.orchestrate_show_sls {entry} --out=json")
         try:
             return parse_show_sls(stdout)
         except ValueError as exc:
-            raise MethodError(f"salt could not render {ORCHESTRATION} (exit {rc}): {exc} {stderr.strip()}") from None
+            why = f"{exc} {stderr.strip()}"
+            raise MethodError(f"salt could not render {self.orchestration} (exit {rc}): {why}") from None

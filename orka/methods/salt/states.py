@@ -25,9 +25,6 @@ import yaml
 from jinja2 import nodes
 from jinja2.parser import Parser
 
-from orka.config.settings import Settings
-from orka.methods.salt import DESCRIPTOR
-
 # What a minion's grains would say; anything else asked for is undefined (and harmless).
 GRAINS: dict[str, Any] = {
     "id": "orka-node-1",
@@ -39,6 +36,8 @@ GRAINS: dict[str, Any] = {
 }
 # Renderers this check knows; a file naming another (`#!py`, `#!mako|yaml`) is left to Salt.
 KNOWN_RENDERERS = frozenset({"jinja", "yaml"})
+# A scenario's own pillar, beside its states (with its own top.sls).
+PILLAR = "pillar"
 _FILTER_OR_TEST = re.compile(r"(?:\|\s*|\bis\s+(?:not\s+)?)([A-Za-z_]\w*)")
 
 
@@ -103,12 +102,13 @@ class _SaltFunctions:
         return _undefined
 
 
-def _to_json(value: object, **kwargs: object) -> str:
+def _to_json(value: object, *args: object, **kwargs: object) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def _to_yaml(value: object, **kwargs: object) -> str:
-    return yaml.safe_dump(value, default_flow_style=True).strip()
+def _to_yaml(value: object, flow_style: object = True, *args: object, **kwargs: object) -> str:
+    """Salt's `yaml` filter: `| yaml` and `| yaml(False)` (block style), as formulas write them."""
+    return yaml.safe_dump(value, default_flow_style=bool(flow_style)).strip()
 
 
 def _passthrough(value: object, *args: object, **kwargs: object) -> object:
@@ -307,8 +307,33 @@ def check_tree(tree: Path) -> list[str]:
     return list(dict.fromkeys(problems))  # a broken map.jinja breaks every file that imports it: say so once
 
 
-def preflight(settings: Settings) -> list[str]:
-    """Every problem of the Salt tree the settings name, each naming its key and file."""
-    folder = DESCRIPTOR.folder
-    assert folder is not None
-    return [f"{DESCRIPTOR.name}.{folder.key}: {p}" for p in check_tree(settings.folder(DESCRIPTOR.name))]
+def preflight(tree: Path) -> list[str]:
+    """Every problem of a scenario's Salt tree, each naming its file and line."""
+    problems = check_tree(tree)
+    pillar = tree / PILLAR
+    if pillar.is_dir() and not (pillar / "top.sls").is_file():
+        problems.append(f"{pillar}: has no top.sls; a pillar folder of a scenario's own starts there")
+    elif pillar.is_dir():
+        problems += pillar_top_problems(pillar / "top.sls")
+    return problems
+
+
+def pillar_top_problems(top: Path) -> list[str]:
+    """orka merges a scenario's pillar top.sls with its own: it must be plain YAML, environment -> target -> sls."""
+    shape = "plain YAML (no Jinja) mapping each environment to targets, each target to a list of pillar sls"
+    try:
+        data = yaml.safe_load(top.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return [f"{top}:{mark.line + 1 if mark else 1}: not {shape}"]
+    ok = isinstance(data, dict) and all(
+        isinstance(targets, dict) and all(isinstance(entries, list) for entries in targets.values())
+        for targets in data.values()
+    )
+    return [] if ok or data is None else [f"{top}: is not {shape}, e.g. base: {{'*': [common]}}"]
+
+
+def orchestration_in(tree: Path) -> str | None:
+    """A Salt tree's orchestration when it has one orch/*.sls (orch.NAME for `salt-run state.orchestrate`)."""
+    found = sorted((tree / "orch").glob("*.sls"))
+    return f"orch.{found[0].stem}" if len(found) == 1 else None

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The Ansible control node: ansible-core from the wheelhouse, the cluster's private key (the nodes
-# hold only its public key: agentless), the inventory, and the spike's ansible.cfg as the
-# system-wide one, so the hand commands (`sudo ansible all -m ping`) use it from any folder.
-#   usage: ansible-master.sh CONFIG_DIR PRIMARY SECONDARY...
+# hold only its public key: agentless), the inventory with the scenario's vars for every node, and the
+# scenario's ansible.cfg (else orka's own) as the system-wide one, so the hand commands
+# (`sudo ansible all -m ping`) use it from any folder.
+#   usage: ansible-master.sh CONFIG_DIR VARS_JSON PRIMARY SECONDARY...
 # shellcheck source=vagrant/provision/lib.sh
 . "$ORKA_PROVISION/lib.sh"
 config=$1
-primary=$2
-shift 2
+vars=$2
+primary=$3
+shift 3
 
 install_tools
 link_tools ansible ansible-playbook ansible-config ansible-inventory ansible-doc
@@ -17,7 +19,13 @@ install -m 0600 "$ORKA_UPLOAD/ssh/id_ed25519" /root/.ssh/orka_cluster
 rm -rf "$ORKA_UPLOAD"
 
 install -d /etc/ansible
-ln -sfn "$config/ansible.cfg" /etc/ansible/ansible.cfg
+if [ -f "$config/ansible.cfg" ]; then
+  ln -sfn "$config/ansible.cfg" /etc/ansible/ansible.cfg
+else
+  ln -sfn "$(dirname "${BASH_SOURCE[0]}")/ansible.cfg" /etc/ansible/ansible.cfg
+fi
+install -d /etc/ansible/group_vars
+printf '%s\n' "$vars" > /etc/ansible/group_vars/all.yml
 {
   printf '[primary]\n%s\n\n[secondaries]\n' "$primary"
   printf '%s\n' "$@"

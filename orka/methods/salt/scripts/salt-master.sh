@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The Salt master: tools from the wheelhouse, the keys orka made on the host (master pair, every
-# minion's public key), the pillar. auto_accept stays off: only minions whose keys orka seeded get in.
-#   usage: salt-master.sh PILLAR_JSON
+# minion's public key), the pillar: orka's (`orka:`), the scenario's vars, and the scenario's own pillar
+# (its salt/pillar/, served as a second root; orka's top.sls, given merged with the scenario's, comes first).
+# auto_accept stays off: only minions whose keys orka seeded get in.
+#   usage: salt-master.sh PILLAR_JSON VARS_JSON TOP_JSON
 # shellcheck source=vagrant/provision/lib.sh
 . "$ORKA_PROVISION/lib.sh"
 pillar=$1
+vars=$2
+top=$3
 upload=$ORKA_UPLOAD/salt
 
 install_tools
@@ -27,10 +31,11 @@ open_mode: False
 file_roots:
   base: [/srv/salt]
 pillar_roots:
-  base: [/srv/pillar]
+  base: [/srv/pillar, /srv/salt/pillar]
 CONF
-printf "base:\n  '*':\n    - orka\n" > /srv/pillar/top.sls
+printf '%s\n' "$top" > /srv/pillar/top.sls
 echo "orka: $pillar" > /srv/pillar/orka.sls
+printf '%s\n' "$vars" > /srv/pillar/orka_vars.sls
 
 install_unit salt-master "Salt master" /usr/local/bin/salt-master LimitNOFILE=100000 Restart=on-failure
 echo "orka: salt-master started with $(find /etc/salt/pki/master/minions -type f | wc -l) pre-seeded minion keys"

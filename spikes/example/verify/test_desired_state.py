@@ -1,32 +1,18 @@
-"""What every method must leave on every node: the one desired state.
+"""What every method must leave on every node of the example: plain testinfra checks.
 
-Parametrized over method x node (IDs like `salt-orka-node-2`); each method's
-apply and orchestrate phases run first (on that method's own cluster), then
-these checks, so the same module verifies Salt, Ansible and the custom runner.
-Each check is a JUnit testcase of its own (properties method, phase=verify,
-node, check) and a verify record in reports/results.json.
+orka runs each once per method x node (IDs like `salt-orka-node-2`), after
+that method's apply and orchestration, on that method's own cluster; each is
+a JUnit testcase (classname spikes.test_desired_state: scenario.yaml's
+junit_package) and a verify record in reports/results.json.
 """
 
 from __future__ import annotations
 
 import json
 
-import pytest
 from testinfra.host import Host
 
-from orka.spike import Spike
-
-pytestmark = pytest.mark.verify
-
-
-@pytest.fixture
-def host(spike: Spike, node: str) -> Host:
-    spike.ensure("orchestrate")  # and apply before it, once per method
-    return spike.cluster.host(node)
-
-
-def _primary(spike: Spike) -> str:
-    return next(n.name for n in spike.cluster.nodes if n.primary)
+from orka.pytest_plugin.check_fixtures import ClusterUnderTest
 
 
 def test_tree_is_installed(host: Host, method: str, node: str) -> None:
@@ -47,12 +33,11 @@ def test_orka_user_and_group(host: Host, method: str, node: str) -> None:
     assert home.user == "orka"
 
 
-def test_node_conf(spike: Spike, host: Host, method: str, node: str) -> None:
+def test_node_conf(host: Host, method: str, node: str, role: str, cluster: ClusterUnderTest) -> None:
     conf = host.file("/etc/orka/node.conf")
     assert conf.is_file
     assert (conf.user, conf.group, conf.mode) == ("root", "orka", 0o640)
-    role = "primary" if node == _primary(spike) else "secondary"
-    expected = {"node": node, "role": role, "cluster_size": str(len(spike.cluster.nodes)), "method": method}
+    expected = {"node": node, "role": role, "cluster_size": str(len(cluster.nodes)), "method": method}
     lines = host.check_output("sudo cat /etc/orka/node.conf").splitlines()
     found = dict(line.split("=", 1) for line in lines if "=" in line)
     assert found == expected
@@ -68,11 +53,10 @@ def test_agent_serves_the_node_page(host: Host, method: str, node: str) -> None:
     assert node in page
 
 
-def test_cluster_json_spread_from_the_primary(spike: Spike, host: Host, method: str, node: str) -> None:
-    primary = _primary(spike)
-    published = json.loads(spike.cluster.host(primary).file("/opt/orka/www/cluster.json").content_string)
-    assert published["primary"] == primary
-    assert published["nodes"] == [n.name for n in spike.cluster.nodes]
-    if node != primary:
+def test_cluster_json_spread_from_the_primary(host: Host, method: str, node: str, cluster: ClusterUnderTest) -> None:
+    published = json.loads(cluster.host(cluster.primary).file("/opt/orka/www/cluster.json").content_string)
+    assert published["primary"] == cluster.primary
+    assert published["nodes"] == list(cluster.nodes)
+    if node != cluster.primary:
         fetched = json.loads(host.file("/etc/orka/cluster.json").content_string)
         assert fetched == published, f"{node}'s /etc/orka/cluster.json differs from the primary's"
