@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orka.config.preflight import check_files
+from orka.config.scenario import Scenario
 from orka.config.settings import Settings, load_settings, resolve_settings_path
 from orka.errors import OrkaError
 from orka.plan.layout import CLUSTER_NAME, DEFAULT_CLUSTER_NAME
@@ -24,7 +25,10 @@ if TYPE_CHECKING:
 
 def load_from_args(args: argparse.Namespace) -> Settings:
     path = resolve_settings_path(args.settings, os.environ)
-    return load_settings(path, {"cluster": args.cluster_size, "provider": args.provider})
+    overrides: dict[str, object] = {"cluster": args.cluster_size, "provider": args.provider}
+    if getattr(args, "scenario", None):
+        overrides["scenarios"] = [str(Path(p).resolve()) for p in args.scenario]
+    return load_settings(path, overrides)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -92,6 +96,122 @@ def cmd_down(args: argparse.Namespace) -> int:
         # Labelled objects whose label names no cluster orka could name (a hand-made one, say).
         others = remove_docker_leftovers(None)
         print(f"removed {others} more labelled containers and networks" if others else "nothing else left")
+    return 0
+
+
+# -- iterating on a scenario, as Molecule's users do: converge, idempotence, verify, login, destroy --------
+
+
+def _one_scenario(args: argparse.Namespace) -> tuple[Settings, Scenario]:
+    settings = check_files(load_from_args(args))
+    if len(settings.scenarios) > 1 and not args.scenario:
+        names = ", ".join(s.name for s in settings.scenarios)
+        raise OrkaError(f"the settings name several scenarios ({names}): give one with --scenario PATH")
+    return settings, settings.scenarios[0]
+
+
+def _kept(args: argparse.Namespace, scenario: Scenario) -> str:
+    """The method of the kept cluster --name, which must hold this scenario (`orka converge` made it)."""
+    from orka.plan.state import ClusterPaths, read_spec
+
+    spec = read_spec(ClusterPaths.for_name(args.name))
+    if spec is None:
+        raise OrkaError(f"no cluster {args.name} here: make one with `orka converge METHOD`")
+    if spec.scenario != scenario.name:
+        raise OrkaError(
+            f"cluster {args.name} holds scenario {spec.scenario}, not {scenario.name}: give --scenario its folder, "
+            "or `orka destroy` it first"
+        )
+    return spec.methods[0]
+
+
+def _converged(args: argparse.Namespace, method: str, phases: tuple[str, ...]) -> int:
+    """Run phases of the method on the kept cluster (brought up first if there is none); print each verdict."""
+    import dataclasses
+
+    from orka.methods.base import load_method
+    from orka.plan.state import ClusterPaths, read_spec
+    from orka.providers.lifecycle import started
+    from orka.results.record import RunContext
+    from orka.spike import Spike
+
+    settings, scenario = _one_scenario(args)
+    if method not in scenario.methods:
+        raise OrkaError(f"{scenario.name} has no {method}/ folder ({scenario.path}): the method is not written there")
+    kept = read_spec(ClusterPaths.for_name(args.name))
+    if kept is not None and (kept.methods, kept.scenario) != ((method,), scenario.name):
+        raise OrkaError(
+            f"cluster {args.name} holds {kept.scenario} for {', '.join(kept.methods)}: `orka destroy` it first, "
+            "or give --name another"
+        )
+    settings = dataclasses.replace(settings, methods=(method,), scenarios=(scenario,))
+    paths = ClusterPaths.for_name(args.name)
+    with started(settings, name=args.name, keep=True, reuse=True, emit=to_stderr) as cluster:
+        driver = load_method(method)(cluster, settings.timeouts.command_s, scenario)
+        driver.wait_ready()
+        context = RunContext("cli", len(cluster.nodes), cluster.spec.provider, driver.version(), scenario=scenario.name)
+        spike = Spike(driver, scenario, cluster, context, paths.state_dir / "results.json", to_stderr)
+        verdicts = {phase: spike.run(phase) for phase in phases}
+    for phase, verdict in verdicts.items():
+        word = verdict.skipped or ("ok" if verdict.ok else "FAILED")
+        print(f"{method} {phase}: {word}")
+        for reason in verdict.reasons():
+            print(f"  {reason}")
+    return 0 if all(v.ok or v.skipped for v in verdicts.values()) else 1
+
+
+def cmd_converge(args: argparse.Namespace) -> int:
+    """Apply the scenario's desired state with a method (and its orchestration), on a kept cluster."""
+    return _converged(args, args.method, ("apply", "orchestrate"))
+
+
+def cmd_idempotence(args: argparse.Namespace) -> int:
+    """Apply again on the kept cluster: nothing may change."""
+    _, scenario = _one_scenario(args)
+    return _converged(args, _kept(args, scenario), ("idempotence",))
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """The scenario's checks (verify/) on the kept cluster as it is, through pytest, reports in its state folder."""
+    import subprocess
+
+    from orka.config import REPO_ROOT
+    from orka.plan.state import ClusterPaths
+
+    _, scenario = _one_scenario(args)
+    method = _kept(args, scenario)
+    if scenario.checks is None:
+        raise OrkaError(f"{scenario.name} has no checks: write verify/test_*.py in {scenario.path}")
+    reports = ClusterPaths.for_name(args.name).state_dir / "reports"
+    command = [sys.executable, "-m", "pytest", str(scenario.checks), "--scenario", str(scenario.path)]
+    command += ["--cluster-name", args.name, "--reuse-cluster", "--keep-cluster", "--verify-only", "-m", method]
+    command += ["-p", "no:cacheprovider", "--results", str(reports / "results.json")]
+    if args.settings:
+        command += ["--settings", args.settings]
+    environment = {**os.environ, "ORKA_REPORTS": str(reports)}
+    return subprocess.run(command, cwd=REPO_ROOT, env=environment, check=False).returncode
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    """A shell on a machine of the kept cluster, over orka's SSH config."""
+    from orka.plan.state import ClusterPaths, read_spec
+
+    paths = ClusterPaths.for_name(args.name)
+    spec = read_spec(paths)
+    if spec is None:
+        raise OrkaError(f"no cluster {args.name} here: make one with `orka converge METHOD` or `orka up`")
+    machines = [m.name for m in spec.machines]
+    if args.machine not in machines:
+        raise OrkaError(f"cluster {args.name} has no machine {args.machine}; it has {', '.join(machines)}")
+    os.execvp("ssh", ["ssh", "-F", str(paths.ssh_config), args.machine])
+    return 0  # not reached: ssh replaced this process
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """A scenario skeleton: one file made the same by each method, and its check, green as it is."""
+    from orka.scaffold import write_scenario
+
+    print(write_scenario(args.scenario_name, Path(args.path) if args.path else None))
     return 0
 
 
@@ -168,6 +288,29 @@ def build_parser() -> argparse.ArgumentParser:
     down = commands.add_parser("down", parents=[common], help="destroy a cluster")
     down.add_argument("--all", action="store_true", help="remove every cluster and anything orka left behind")
     down.set_defaults(func=cmd_down)
+    destroy = commands.add_parser("destroy", parents=[common], help="destroy the kept cluster (`orka down --name`)")
+    destroy.set_defaults(func=cmd_down, all=False)
+    scenario = argparse.ArgumentParser(add_help=False)
+    scenario.add_argument(
+        "--scenario", action="append", metavar="PATH", help="the scenario folder (default: settings: scenarios)"
+    )
+    converge = commands.add_parser(
+        "converge", parents=[common, scenario], help="apply a scenario with a method on a kept cluster"
+    )
+    converge.add_argument("method", help="salt, ansible or custom")
+    converge.set_defaults(func=cmd_converge)
+    for verb, func, text in (
+        ("idempotence", cmd_idempotence, "apply again on the kept cluster: nothing may change"),
+        ("verify", cmd_verify, "run the scenario's checks on the kept cluster as it is"),
+    ):
+        commands.add_parser(verb, parents=[common, scenario], help=text).set_defaults(func=func)
+    login = commands.add_parser("login", parents=[common], help="a shell on a machine of the kept cluster")
+    login.add_argument("machine", help="e.g. orka-node-1")
+    login.set_defaults(func=cmd_login)
+    init = commands.add_parser("init", help="write a scenario skeleton (salt/, ansible/, custom/, verify/)")
+    init.add_argument("scenario_name", metavar="NAME", help="its name: lower-case letters, digits, '-', '_'")
+    init.add_argument("--path", help="the folder to write (default: spikes/NAME)")
+    init.set_defaults(func=cmd_init, name=DEFAULT_CLUSTER_NAME)
     run = commands.add_parser("run", parents=[common], help="run a task file on servers (orka's task runner)")
     run.add_argument("tasks", help="task file (YAML: tasks or steps)")
     run.add_argument("--inventory", required=True, help="inventory YAML file, or `cluster` for this orka cluster")

@@ -102,11 +102,17 @@ def load_scenario(path: Path) -> tuple[Scenario | None, list[str]]:
     if declared.exists():
         data, problem = _read(declared)
         problems += [problem] if problem else []
+    allowed_keys = ", ".join(_File.model_fields)
     try:
         model = _File.model_validate(data)
     except ValidationError as exc:
-        problems += [f"{declared}: {_where(e['loc'])}: {e['msg']}" for e in exc.errors()]
-        model = _File()
+        for error in exc.errors():
+            what = f"unknown key; allowed: {allowed_keys}" if error["type"] == "extra_forbidden" else error["msg"]
+            problems.append(f"{declared}: {_where(error['loc'])}: {what}")
+        try:  # the keys that are right are still checked against the folder
+            model = _File.model_validate({k: v for k, v in data.items() if k in _File.model_fields})
+        except ValidationError:
+            model = _File()
     known = {d.name: d for d in methods.descriptors()}
     written = tuple(name for name in known if (path / name).is_dir())
     if not written:

@@ -61,6 +61,7 @@ def role(cluster: ClusterUnderTest, node: str) -> str:
 
 
 @pytest.fixture
-def host(spike: Spike, node: str) -> Host:
-    spike.ensure("orchestrate")  # and apply before it, once per method (a scenario without one: apply alone)
+def host(pytestconfig: pytest.Config, spike: Spike, node: str) -> Host:
+    if not pytestconfig.getoption("verify_only"):
+        spike.ensure("orchestrate")  # and apply before it, once per method (a scenario without one: apply alone)
     return spike.cluster.host(node)

@@ -38,6 +38,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--cluster-name", help="the cluster's name, for its state in .orka/clusters/ (default: orka)")
     group.addoption(
+        "--verify-only",
+        action="store_true",
+        help="run the scenarios' checks on a kept cluster as it is (with --reuse-cluster): no apply, no orchestration",
+    )
+    group.addoption(
         "--scenario",
         action="append",
         metavar="PATH",
