@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orka.config.preflight import check_files
-from orka.config.scenario import Scenario
+from orka.config.scenario import Scenario, load_scenario
 from orka.config.settings import Settings, load_settings, resolve_settings_path
 from orka.errors import OrkaError
 from orka.plan.layout import CLUSTER_NAME, DEFAULT_CLUSTER_NAME
@@ -229,6 +229,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if spec is None:
             raise OrkaError(f"no cluster {args.name} here: bring one up with `orka up`, or give an inventory file")
         inventory = cluster_for(spec, load_from_args(args).timeouts, to_stderr).inventory(RUNNER.name)
+        scenario, _ = load_scenario(Path(spec.scenario_path)) if spec.scenario_path else (None, [])
+        inventory = inventory.with_vars(scenario.vars if scenario else {})  # the cluster's scenario's vars
     else:
         inventory = load_inventory(Path(args.inventory))
     check_targets(inventory, taskfile, tuple(args.limit))  # before any SSH

@@ -181,5 +181,6 @@ def build_plan(
         wheelhouse=str(wheelhouse or ""),
         methods=settings.methods,
         scenario=settings.scenarios[0].name,
+        scenario_path=str(settings.scenarios[0].path),
         known_hosts=("none" if fleet.known_hosts is None else str(fleet.known_hosts)) if fleet else "",
     )

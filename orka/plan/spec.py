@@ -69,6 +69,7 @@ class ClusterSpec:
     methods: tuple[str, ...]
     known_hosts: str = ""  # an existing fleet's known_hosts file ("none": host keys not checked)
     scenario: str = ""  # the scenario whose desired state the cluster is for
+    scenario_path: str = ""  # its folder (`orka run --inventory cluster` reads its vars there)
 
     @property
     def nodes(self) -> tuple[MachineSpec, ...]:

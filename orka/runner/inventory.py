@@ -14,6 +14,7 @@ or from an OpenSSH config (hosts named as its `Host` entries).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,10 @@ class Inventory:
     hosts: tuple[Host, ...]
     vars: dict[str, Any] = field(default_factory=dict)
     source: str = ""  # the file it was read from, for messages
+
+    def with_vars(self, extra: dict[str, Any]) -> Inventory:
+        """The inventory with more vars for every host (a scenario's); its own win over them."""
+        return dataclasses.replace(self, vars={**extra, **self.vars}) if extra else self
 
     def unknown(self, patterns: list[str] | tuple[str, ...]) -> list[str]:
         """The patterns that name no host and no group ('all' is always known)."""

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from orka import __version__
@@ -60,9 +59,7 @@ class CustomMethod(Method):
 
     def _run(self, phase: str, taskfile_name: str | None, changes_fail: bool = False) -> PhaseResult:
         taskfile = PING if taskfile_name is None else load_taskfile(self.tasks / taskfile_name)
-        inventory = self.cluster.inventory(self.name)
-        if self.scenario is not None and self.scenario.vars:  # the scenario's vars, orka's own over them
-            inventory = dataclasses.replace(inventory, vars={**self.scenario.vars, **inventory.vars})
+        inventory = self.cluster.inventory(self.name).with_vars(self.scenario.vars if self.scenario else {})
         report = run_taskfile(inventory, taskfile, timeout=self.timeout_s)
         return self._phase(phase, report, changes_fail)
 
