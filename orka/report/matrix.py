@@ -147,12 +147,17 @@ class MethodView:
         return sum(c.status == "pass" for c in self.cells)
 
     @property
+    def judged(self) -> int:
+        """The phases that count: those the scenario defines for the method (not `not defined`)."""
+        return sum(c.status != "not-defined" for c in self.cells)
+
+    @property
     def total_s(self) -> float:
         return sum(c.duration_s or 0.0 for c in self.cells)
 
     @property
     def ok(self) -> bool:
-        return self.ran and self.passed == len(self.cells)
+        return self.ran and self.passed == self.judged
 
 
 def tail(raw: str, lines: int = RAW_TAIL_LINES, chars: int = RAW_TAIL_CHARS) -> RawView:

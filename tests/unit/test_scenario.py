@@ -126,3 +126,4 @@ def test_not_written_and_not_defined_cells() -> None:
     cell = next(c for c in views["salt"].cells if c.phase == "orchestrate")
     assert (cell.status, cell.label, cell.notes) == ("not-defined", NOT_DEFINED, ("declares none",))
     assert cell.anchor == "failure-web-salt-orchestrate"
+    assert views["salt"].judged == len(views["salt"].cells) - 1  # a phase not defined counts neither way
