@@ -81,9 +81,6 @@ class Scenario:
     def check_files(self) -> list[Path]:
         return sorted(self.checks.glob("test_*.py")) if self.checks else []
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "path": str(self.path), "methods": list(self.methods)}
-
 
 def resolve(value: str | Path) -> Path:
     """A scenario's path from settings or the command line: relative to the repository, or absolute."""
@@ -147,12 +144,11 @@ def load_scenario(path: Path) -> tuple[Scenario | None, list[str]]:
         if entry:
             orchestration.append((method, entry))
     checks = path / CHECKS
-    leaves = model.leaves
     return Scenario(
         name=name,
         path=path.resolve(),
         description=model.description,
-        leaves=Leaves(*(tuple(getattr(leaves, k)) for k in ("paths", "units", "users", "groups", "packages"))),
+        leaves=Leaves(**{kind: tuple(items) for kind, items in model.leaves.model_dump().items()}),
         methods=written,
         orchestration=tuple(orchestration),
         variables=tuple(sorted(model.vars.items())),

@@ -37,7 +37,7 @@ class ClusterUnderTest:
 
     @property
     def primary(self) -> str:
-        return next(n.name for n in self.cluster.nodes if n.primary)
+        return self.cluster.spec.primary.name
 
     @property
     def secondaries(self) -> tuple[str, ...]:
