@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 export VAGRANT_CHECKPOINT_DISABLE := 1
 
-.PHONY: spike test test-libvirt scale unit lint bench bench-methods down host
+.PHONY: spike test test-libvirt scale unit lint bench bench-methods bench-spike down host
 
 spike: host $(VENV)/.installed
 	$(BIN)/pytest spikes/ $(PYTEST_ARGS)
@@ -49,6 +49,10 @@ bench: host $(VENV)/.installed
 bench-methods: host $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/bench_methods.py $(BENCH_ARGS)
+
+# Where a spike run's time goes (tools against harness, by part), -n 3, and Molecule on the same four tasks.
+bench-spike: host $(VENV)/.installed
+	$(BIN)/python benchmarks/bench_spike.py $(BENCH_ARGS)
 
 down: $(VENV)/.installed
 	$(BIN)/orka down --all

@@ -193,7 +193,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    """A shell on a machine of the kept cluster, over orka's SSH config."""
+    """A shell (or the command given after the machine) on a machine of the kept cluster, over orka's SSH
+    config."""
     from orka.plan.state import ClusterPaths, read_spec
 
     paths = ClusterPaths.for_name(args.name)
@@ -203,7 +204,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     machines = [m.name for m in spec.machines]
     if args.machine not in machines:
         raise OrkaError(f"cluster {args.name} has no machine {args.machine}; it has {', '.join(machines)}")
-    os.execvp("ssh", ["ssh", "-F", str(paths.ssh_config), args.machine])
+    os.execvp("ssh", ["ssh", "-F", str(paths.ssh_config), args.machine, *args.remote])
     return 0  # not reached: ssh replaced this process
 
 
@@ -306,8 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
         ("verify", cmd_verify, "run the scenario's checks on the kept cluster as it is"),
     ):
         commands.add_parser(verb, parents=[common, scenario], help=text).set_defaults(func=func)
-    login = commands.add_parser("login", parents=[common], help="a shell on a machine of the kept cluster")
+    login = commands.add_parser(
+        "login", parents=[common], help="a shell on a machine of the kept cluster, or `-- COMMAND` run there"
+    )
     login.add_argument("machine", help="e.g. orka-node-1")
+    login.set_defaults(remote=[])  # the words after `--`: a command to run instead of a shell
     login.set_defaults(func=cmd_login)
     init = commands.add_parser("init", help="write a scenario skeleton (salt/, ansible/, custom/, verify/)")
     init.add_argument("scenario_name", metavar="NAME", help="its name: lower-case letters, digits, '-', '_'")
@@ -333,7 +337,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    # `orka login MACHINE [options] -- COMMAND...`: what follows `--` is the machine's, never orka's options.
+    remote = words[words.index("--") + 1 :] if "--" in words else []
+    args = parser.parse_args(words[: len(words) - len(remote) - 1] if "--" in words else words)
+    if remote and args.func is not cmd_login:
+        parser.error(f"`-- {' '.join(remote)}`: only `orka login MACHINE -- COMMAND` takes a command")
+    args.remote = remote
     if not CLUSTER_NAME.match(args.name):
         parser.error(f"--name {args.name!r}: use lower-case letters, digits and '-', at most 40 characters")
     try:

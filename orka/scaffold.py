@@ -1,7 +1,8 @@
 """`orka init NAME`: a scenario's skeleton, the same small desired state written for every method, and its check.
 
-Each method leaves /etc/NAME/NAME.conf on every node, naming the node; the
-check says so. It passes as it is (`pytest spikes/ --scenario spikes/NAME`),
+Each method leaves /srv/NAME/NAME.conf on every node, naming the node; the
+check says so (under /srv, which a fresh node leaves empty: /etc/NAME may be
+the system's own, as /etc/motd is). It passes as it is (`pytest spikes/ --scenario spikes/NAME`),
 so a team starts from green and replaces the desired state with its own.
 """
 
@@ -17,11 +18,11 @@ from orka.errors import OrkaError
 SCENARIO = """\
 # {name}: what the scenario is for, in a line (the comparison page shows it).
 name: {name}
-description: /etc/{name}/{name}.conf on every node, naming the node
+description: /srv/{name}/{name}.conf on every node, naming the node
 # What the desired state leaves on a node: orka's freshness probe before a method's first phase,
 # the idempotence check (files' mtimes, services' main PIDs), and an existing host's reset.
 leaves:
-  paths: [/etc/{name}]
+  paths: [/srv/{name}]
 # Variables every method reads: a Salt pillar key, an Ansible var, a custom task file's $var.
 vars:
   {var}: managed by orka
@@ -36,7 +37,7 @@ base:
 SALT_STATE = """\
 {name}-conf:
   file.managed:
-    - name: /etc/{name}/{name}.conf
+    - name: /srv/{name}/{name}.conf
     - makedirs: True
     - mode: '0644'
     - contents: |
@@ -53,13 +54,13 @@ PLAYBOOK = """\
   tasks:
     - name: {name} | folder
       ansible.builtin.file:
-        path: /etc/{name}
+        path: /srv/{name}
         state: directory
         mode: "0755"
 
     - name: {name} | conf
       ansible.builtin.copy:
-        dest: /etc/{name}/{name}.conf
+        dest: /srv/{name}/{name}.conf
         mode: "0644"
         content: |
           node={{{{ inventory_hostname }}}}
@@ -69,11 +70,11 @@ PLAYBOOK = """\
 TASKS = """\
 tasks:
   - name: folder
-    directory: {{path: /etc/{name}, owner: root, group: root, mode: "0755"}}
+    directory: {{path: /srv/{name}, owner: root, group: root, mode: "0755"}}
 
   - name: conf
     file:
-      path: /etc/{name}/{name}.conf
+      path: /srv/{name}/{name}.conf
       owner: root
       group: root
       mode: "0644"
@@ -88,7 +89,7 @@ role and cluster)."""
 
 
 def test_conf_names_the_node(host, node):
-    conf = host.file("/etc/{name}/{name}.conf")
+    conf = host.file("/srv/{name}/{name}.conf")
     assert conf.is_file
     assert conf.mode == 0o644
     assert f"node={{node}}" in conf.content_string

@@ -39,6 +39,7 @@ from orka.results.record import (
 )
 from orka.results.store import append_records
 from orka.results.verdict import Expectations, judge
+from orka.timings import FACTS, READINESS, timed
 
 UP = "up"
 VERIFY = "verify"
@@ -301,21 +302,22 @@ class SpikeRegistry:
         spike = self._spikes.get(key)
         if spike is None or spike.cluster is not cluster:
             method = load_method(method_name)(cluster, self.timeout_s, scenario)
-            waited = method.wait_ready()
+            with timed(self.pool.clock, READINESS, method_name, scenario.name):
+                waited = method.wait_ready()
             emit(f"[orka] {method_name}: every node ready to drive after {waited:.1f} s")
-            # Bring-up: the attempt that succeeded (not those another cluster's race spoiled), then the tool.
-            up_s = self.pool.up_s + waited
-            os_release = cluster.run(cluster.nodes[0].name, ". /etc/os-release && echo $PRETTY_NAME").stdout.strip()
-            context = self.context(
-                scenario,
-                cluster_size=len(cluster.nodes),
-                provider=cluster.spec.provider,
-                tool_version=method.version(),
-                node_os=os_release,
-                tuning=method.tuning,
-            )
-            spike = self._spikes[key] = Spike(method, scenario, cluster, context, self.results, emit)
-            spike.record_up(up_s)
+            with timed(self.pool.clock, FACTS, method_name, scenario.name):
+                os_release = cluster.run(cluster.nodes[0].name, ". /etc/os-release && echo $PRETTY_NAME").stdout
+                context = self.context(
+                    scenario,
+                    cluster_size=len(cluster.nodes),
+                    provider=cluster.spec.provider,
+                    tool_version=method.version(),
+                    node_os=os_release.strip(),
+                    tuning=method.tuning,
+                )
+                spike = self._spikes[key] = Spike(method, scenario, cluster, context, self.results, emit)
+                # Bring-up: the attempt that succeeded (not those another cluster's race spoiled), then the tool.
+                spike.record_up(self.pool.up_s + waited)
         return spike
 
     def _record_no_cluster(self, method_name: str, scenario: Scenario, why: str, duration_s: float) -> None:

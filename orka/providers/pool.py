@@ -20,6 +20,7 @@ from orka.plan.state import ClusterPaths
 from orka.progress import Emit
 from orka.providers.base import Cluster
 from orka.providers.lifecycle import started
+from orka.timings import BRING_UP, TEARDOWN, Clock, no_clock
 
 # Vagrant's docker provider, setting up a machine's network, lists every docker
 # network on the host and inspects each one and the containers on it; a network
@@ -30,8 +31,11 @@ RACE_RETRIES = 3
 
 
 class ClusterPool:
-    def __init__(self, settings: Settings, *, name: str, keep: bool, reuse: bool, emit: Emit) -> None:
+    def __init__(
+        self, settings: Settings, *, name: str, keep: bool, reuse: bool, emit: Emit, clock: Clock = no_clock
+    ) -> None:
         self.settings = settings
+        self.clock = clock
         self.name = name
         self.keep = keep
         self.reuse = reuse
@@ -53,6 +57,7 @@ class ClusterPool:
         emit = emit or self.emit
         settings = dataclasses.replace(self.settings, methods=methods, scenarios=(scenario,))
         log = ClusterPaths.for_name(self.name).log_file()
+        began = time.monotonic()
         for attempt in range(RACE_RETRIES + 1):
             logged = log.stat().st_size if log.exists() else 0
             self.attempts = attempt + 1
@@ -75,12 +80,16 @@ class ClusterPool:
                 self.up_s = time.monotonic() - start
                 break
         assert self._cluster is not None
+        self.clock(BRING_UP, ",".join(methods), scenario.name, time.monotonic() - began)
         return self._cluster
 
     def close(self) -> None:
-        stack, self._stack, self._cluster = self._stack, None, None
+        stack, cluster, self._stack, self._cluster = self._stack, self._cluster, None, None
         if stack is not None:
+            began = time.monotonic()
             stack.close()
+            if cluster is not None:
+                self.clock(TEARDOWN, ",".join(cluster.spec.methods), cluster.spec.scenario, time.monotonic() - began)
 
 
 def docker_raced(log: Path, offset: int) -> bool:

@@ -91,7 +91,9 @@ def spikes(
     pytestconfig: pytest.Config, orka_settings: Settings, worker_id: str, orka_emit: Emit
 ) -> Iterator[SpikeRegistry]:
     """Each method on a fresh cluster of its own (one at a time per worker)."""
-    pool = ClusterPool(orka_settings, **_cluster_options(pytestconfig, worker_id), emit=orka_emit)
+    pool = ClusterPool(
+        orka_settings, **_cluster_options(pytestconfig, worker_id), emit=orka_emit, clock=options.clock(pytestconfig)
+    )
     registry = SpikeRegistry(
         pool,
         options.run_id(pytestconfig),

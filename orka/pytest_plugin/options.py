@@ -13,6 +13,7 @@ from orka.config import REPO_ROOT
 from orka.config.preflight import check_files
 from orka.config.settings import Settings, load_settings, resolve_settings_path
 from orka.errors import OrkaError
+from orka.timings import Clock, clock_to, timings_path
 
 SETTINGS = pytest.StashKey[Settings]()
 RUN_ID = pytest.StashKey[str]()
@@ -66,6 +67,11 @@ def runs_spikes(config: pytest.Config) -> bool:
 def results_path(config: pytest.Config) -> Path:
     """--results, relative to the folder pytest was started in (workers share the controller's)."""
     return (config.invocation_params.dir / str(config.getoption("results"))).resolve()
+
+
+def clock(config: pytest.Config) -> Clock:
+    """The run's timings of the harness's own parts, beside its results (orka.timings)."""
+    return clock_to(timings_path(results_path(config)))
 
 
 def run_id(config: pytest.Config) -> str:

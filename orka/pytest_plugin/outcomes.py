@@ -6,9 +6,11 @@ from collections.abc import Generator
 
 import pytest
 
+from orka.pytest_plugin import options
 from orka.pytest_plugin.collection import drives_a_method, method_of, phase_of, scenario_of
 from orka.report import junit
 from orka.spike import Spike
+from orka.timings import HAND_COMMANDS, PHASE_TESTS, VERIFY
 
 CALL_DURATION = pytest.StashKey[float]()
 
@@ -25,6 +27,14 @@ def _case_properties(item: pytest.Function) -> list[tuple[str, str]]:
     return junit.case_properties(method_of(item) or "", phase, node, duration, check, scenario_of(item).name)
 
 
+def _clock_test(item: pytest.Function, seconds: float) -> None:
+    """A spike test's own time, by part: a check's is verify's, a phase test's holds its phase, the rest are the
+    spike's hand commands and other tests."""
+    phase = phase_of(item)
+    part = {junit.VERIFY: VERIFY, junit.EXTRA: HAND_COMMANDS}.get(phase, PHASE_TESTS)
+    options.clock(item.config)(part, method_of(item) or "", scenario_of(item).name, seconds)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
@@ -35,6 +45,8 @@ def pytest_runtest_makereport(
     report: pytest.TestReport = yield
     if call.when == "call" and isinstance(item, pytest.Function):
         item.stash[CALL_DURATION] = report.duration
+        if drives_a_method(item):
+            _clock_test(item, report.duration)
     # A check is recorded when it ran, or when its set-up failed (it then never runs: that is its verdict too).
     ran = call.when == "call" or (call.when == "setup" and report.failed)
     if ran and isinstance(item, pytest.Function) and item.get_closest_marker("verify"):

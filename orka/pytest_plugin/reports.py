@@ -12,6 +12,7 @@ from orka.plan.state import WHEELHOUSE_PINS
 from orka.pytest_plugin import options
 from orka.pytest_plugin.terminal import line_writer
 from orka.report import junit
+from orka.timings import REPORTS, timed, timings_path
 
 METADATA = pytest.StashKey[dict[str, Any]]()  # pytest-metadata's dict: the html report's environment table
 JUNIT_XML = options.REPORTS / junit.DEFAULT_JUNIT.name  # reports/junit.xml, where the Bamboo plan reads it
@@ -27,6 +28,7 @@ def pytest_configure(config: pytest.Config) -> None:
     options.settings(config)
     # A new spike run starts a new results.json: reports compare one run.
     options.results_path(config).unlink(missing_ok=True)
+    timings_path(options.results_path(config)).unlink(missing_ok=True)
     # And leaves reports/junit.xml (for Bamboo) and reports/pytest.html, unless told where else.
     if hasattr(config.option, "xmlpath") and not config.option.xmlpath:
         config.option.xmlpath = str(JUNIT_XML)
@@ -75,7 +77,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
         reports = options.REPORTS
         try:
-            written = render_comparison(results, reports / junit.COMPARISON, scale_dir=reports / "scale")
+            with timed(options.clock(config), REPORTS, "", ""):
+                written = render_comparison(results, reports / junit.COMPARISON, scale_dir=reports / "scale")
         except OrkaError as exc:
             line_writer(config)(f"[orka] no comparison report: {exc}")
         else:

@@ -1,0 +1,195 @@
+"""Where a spike run's time goes: the tools' own phases against the harness's parts, and orka against Molecule.
+
+    python benchmarks/bench_spike.py                     # one serial `pytest spikes/`, -n 3, Molecule
+    python benchmarks/bench_spike.py --runs 5            # five serial runs (Salt's readiness in each)
+    python benchmarks/bench_spike.py --skip-molecule --skip-parallel
+
+Each run is a real `pytest spikes/` of this checkout (the default scenario, every
+method, cluster `orka-bench-spike`, reports to a folder of its own), its output
+shown as it goes. From the run's results.json (the tools' phases: ping, apply,
+idempotence, orchestrate) and timings.jsonl (orka.timings: bring-up, the tool
+answering, the up record's facts, phase tests' own time, hand commands, verify,
+teardown, reports) it prints, per method, the tools' time and the harness's split
+by part; what no span covers (pytest's start, collection, preflight) is "rest".
+
+Then, in the same run: `pytest spikes/ -n 3` against the serial run, and
+Molecule (`molecule test`, docker driver, three containers of orka's node image,
+from PyPI in a venv of its own: benchmarks/molecule_rival.py) against orka on
+the same four tasks as a scenario (benchmarks/four_tasks, `pytest spikes/ -m
+ansible`, with its checks). Each target of issue #16 is printed as met or not.
+
+A script, not a test: it measures and asserts nothing. Writes reports/bench_spike.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from orka.config import REPO_ROOT
+from orka.results.store import read_records
+from orka.timings import (
+    BRING_UP,
+    FACTS,
+    HAND_COMMANDS,
+    PHASE_TESTS,
+    READINESS,
+    REPORTS,
+    TEARDOWN,
+    VERIFY,
+    read_spans,
+    timings_path,
+    totals,
+)
+
+TOOL_PHASES = ("ping", "apply", "idempotence", "orchestrate")
+CLUSTER = "orka-bench-spike"
+OUT = REPO_ROOT / "reports" / "bench_spike.json"
+FOUR_TASKS = REPO_ROOT / "benchmarks" / "four_tasks"
+COLUMNS = ("tools", BRING_UP, READINESS, FACTS, "phase tests' own", HAND_COMMANDS, VERIFY, TEARDOWN)
+
+
+@dataclass
+class Run:
+    """One `pytest spikes/`: its wall time, and per method the tools' seconds and each harness part's."""
+
+    wall_s: float
+    passed: bool
+    methods: dict[str, dict[str, float]] = field(default_factory=dict)
+    run_parts: dict[str, float] = field(default_factory=dict)  # the run's own: reports, rest
+    checks: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def tools_s(self) -> float:
+        return sum(m["tools"] for m in self.methods.values())
+
+    @property
+    def harness_share(self) -> float:
+        return 1 - self.tools_s / self.wall_s if self.wall_s else 0.0
+
+
+def pytest_spikes(*args: str, label: str) -> tuple[float, bool, Path]:
+    """Run `pytest spikes/ ARGS` as a user does, reports to a fresh folder; its wall time, result and folder."""
+    reports = Path(tempfile.mkdtemp(prefix=f"orka-bench-{label}-"))
+    command = [sys.executable, "-m", "pytest", "spikes/", "-p", "no:cacheprovider", "--cluster-name", CLUSTER]
+    command += ["--results", str(reports / "results.json"), *args]
+    print(f"[bench] {label}: {' '.join(command[2:])}", file=sys.stderr, flush=True)
+    start = time.monotonic()
+    done = subprocess.run(command, cwd=REPO_ROOT, env={**os.environ, "ORKA_REPORTS": str(reports)}, check=False)
+    wall = time.monotonic() - start
+    print(f"[bench] {label}: {'passed' if done.returncode == 0 else 'FAILED'} in {wall:.1f} s", file=sys.stderr)
+    return wall, done.returncode == 0, reports
+
+
+def split(wall_s: float, passed: bool, reports: Path) -> Run:
+    """The run's time, per method: the tools' phases (results.json) and the harness's parts (timings.jsonl)."""
+    records = read_records(reports / "results.json")
+    spent = totals(read_spans(timings_path(reports / "results.json")))
+    run = Run(wall_s, passed)
+    for method in sorted({r["method"] for r in records}):
+        whole = [r for r in records if r["method"] == method and r["node"] is None]
+        tools = sum(r["duration_s"] for r in whole if r["phase"] in TOOL_PHASES)
+        parts = {part: spent.get((method, part), 0.0) for part in (BRING_UP, READINESS, FACTS)}
+        parts["phase tests' own"] = max(0.0, spent.get((method, PHASE_TESTS), 0.0) - tools)
+        parts |= {part: spent.get((method, part), 0.0) for part in (HAND_COMMANDS, VERIFY, TEARDOWN)}
+        run.methods[method] = {"tools": tools, **parts}
+        run.checks[method] = sum(1 for r in records if r["method"] == method and r["phase"] == "verify" and r["node"])
+    run.run_parts[REPORTS] = spent.get(("", REPORTS), 0.0)
+    accounted = sum(sum(m.values()) for m in run.methods.values()) + run.run_parts[REPORTS]
+    run.run_parts["rest"] = max(0.0, wall_s - accounted)
+    return run
+
+
+def print_run(run: Run, label: str) -> None:
+    print(f"\n{label}: {run.wall_s:.1f} s wall, {'passed' if run.passed else 'FAILED'}")
+    print(f"  {'method':<9}" + "".join(f"{c:>18}" for c in COLUMNS))
+    for method, parts in run.methods.items():
+        print(f"  {method:<9}" + "".join(f"{parts[c]:>16.1f} s" for c in COLUMNS))
+    extra = ", ".join(f"{part} {seconds:.1f} s" for part, seconds in run.run_parts.items())
+    print(f"  the run's own: {extra}")
+    print(f"  tools {run.tools_s:.1f} s of {run.wall_s:.1f} s: the harness's share {run.harness_share:.0%}")
+
+
+def target(what: str, value: float, limit: float, unit: str = "s") -> dict[str, Any]:
+    met = value <= limit
+    shown = f"{value:.0%}" if unit == "%" else f"{value:.2f}{unit}"
+    bound = f"{limit:.0%}" if unit == "%" else f"{limit:g}{unit}"
+    print(f"  [{'met' if met else 'NOT met'}] {what}: {shown} (target at most {bound})")
+    return {"target": what, "value": round(value, 3), "limit": limit, "met": met}
+
+
+def molecule_against_orka() -> dict[str, float]:
+    """`molecule test` of the four tasks, then orka's `pytest spikes/ -m ansible` of them, in this run."""
+    import molecule_rival  # beside this script
+
+    bin_dir = molecule_rival.ensure_molecule_venv(REPO_ROOT / ".orka" / "bench" / "molecule-venv")
+    molecule_s = molecule_rival.time_molecule_test(bin_dir, molecule_rival.node_image())
+    print(f"[bench] molecule test: {molecule_s:.1f} s", file=sys.stderr)
+    orka_s, passed, _ = pytest_spikes("-m", "ansible", "--scenario", str(FOUR_TASKS), label="four-tasks")
+    if not passed:
+        raise SystemExit("bench: orka's run of benchmarks/four_tasks failed: see its output above")
+    return {"molecule_s": molecule_s, "orka_s": orka_s}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=1, help="serial runs (default: %(default)s)")
+    parser.add_argument("--skip-parallel", action="store_true", help="no `pytest spikes/ -n 3` run")
+    parser.add_argument("--skip-molecule", action="store_true", help="no Molecule comparison")
+    args = parser.parse_args(argv)
+    load = os.getloadavg()
+    print(f"[bench] load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} CPUs)")
+
+    serial = []
+    for number in range(1, args.runs + 1):
+        label = f"serial run {number} of {args.runs}"
+        serial.append(split(*pytest_spikes(label=f"serial-{number}")))
+        print_run(serial[-1], label)
+    parallel = None if args.skip_parallel else split(*pytest_spikes("-n", "3", label="parallel"))
+    if parallel is not None:
+        print_run(parallel, "pytest spikes/ -n 3")
+    rival = None if args.skip_molecule else molecule_against_orka()
+
+    print("\ntargets (issue #16):")
+    best = min(serial, key=lambda r: r.wall_s)
+    met = [target("the harness's share of a serial run", max(r.harness_share for r in serial), 0.30, "%")]
+    for method, parts in best.methods.items():
+        checks = best.checks.get(method, 0)
+        met.append(target(f"{method} verify ({checks} checks)", parts[VERIFY], 2.0))
+    if any("salt" in r.methods for r in serial):
+        slowest = max(r.methods["salt"][READINESS] for r in serial if "salt" in r.methods)
+        met.append(target(f"salt minions answer after the nodes are up, slowest of {len(serial)}", slowest, 3.0))
+        met.append(target("bring-up of master + nodes (salt's)", best.methods["salt"][BRING_UP], 8.0))
+    if parallel is not None:
+        met.append(target("pytest spikes/ -n 3 against serial", parallel.wall_s / best.wall_s, 0.6, "x"))
+    if rival is not None:
+        print(f"  molecule test {rival['molecule_s']:.1f} s, orka -m ansible {rival['orka_s']:.1f} s")
+        met.append(target("orka against molecule test, four tasks", rival["orka_s"] / rival["molecule_s"], 0.6, "x"))
+
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    figures = {
+        "load_average": load,
+        "serial": [r.__dict__ for r in serial],
+        "serial_wall_median_s": statistics.median(r.wall_s for r in serial),
+        "parallel": parallel.__dict__ if parallel else None,
+        "molecule": rival,
+        "targets": met,
+    }
+    OUT.write_text(json.dumps(figures, indent=1) + "\n")
+    print(f"\n[bench] figures: {OUT}")
+    return 0 if all(r.passed for r in serial) and (parallel is None or parallel.passed) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
