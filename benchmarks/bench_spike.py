@@ -58,6 +58,7 @@ CLUSTER = "orka-bench-spike"
 OUT = REPO_ROOT / "reports" / "bench_spike.json"
 FOUR_TASKS = REPO_ROOT / "benchmarks" / "four_tasks"
 COLUMNS = ("tools", BRING_UP, READINESS, FACTS, "phase tests' own", HAND_COMMANDS, VERIFY, TEARDOWN)
+HEADINGS = ("tools", "bring-up", "tool ready", "facts, fresh", "phase tests", "hand commands", "verify", "teardown")
 
 
 @dataclass
@@ -111,11 +112,14 @@ def split(wall_s: float, passed: bool, reports: Path) -> Run:
     return run
 
 
-def print_run(run: Run, label: str) -> None:
+def print_run(run: Run, label: str, side_by_side: bool = False) -> None:
     print(f"\n{label}: {run.wall_s:.1f} s wall, {'passed' if run.passed else 'FAILED'}")
-    print(f"  {'method':<9}" + "".join(f"{c:>18}" for c in COLUMNS))
+    print(f"  {'method':<9}" + "".join(f"{h:>15}" for h in HEADINGS))
     for method, parts in run.methods.items():
-        print(f"  {method:<9}" + "".join(f"{parts[c]:>16.1f} s" for c in COLUMNS))
+        print(f"  {method:<9}" + "".join(f"{parts[c]:>13.1f} s" for c in COLUMNS))
+    if side_by_side:  # the methods ran at once: their seconds overlap, and add up to more than the wall
+        print("  (the methods side by side: each method's seconds overlap the others')")
+        return
     extra = ", ".join(f"{part} {seconds:.1f} s" for part, seconds in run.run_parts.items())
     print(f"  the run's own: {extra}")
     print(f"  tools {run.tools_s:.1f} s of {run.wall_s:.1f} s: the harness's share {run.harness_share:.0%}")
@@ -158,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         print_run(serial[-1], label)
     parallel = None if args.skip_parallel else split(*pytest_spikes("-n", "3", label="parallel"))
     if parallel is not None:
-        print_run(parallel, "pytest spikes/ -n 3")
+        print_run(parallel, "pytest spikes/ -n 3", side_by_side=True)
     rival = None if args.skip_molecule else molecule_against_orka()
 
     print("\ntargets (issue #16):")

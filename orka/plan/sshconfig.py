@@ -9,8 +9,12 @@ second call costs on every bring-up (measured on the docker provider).
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 # "    orka-node-1: SSH address: 172.17.0.2:22", as Vagrant's docker provider prints it.
 _SSH_ADDRESS = re.compile(r"^\s*(?P<machine>[\w.-]+): SSH address: (?P<host>[^\s:]+):(?P<port>\d+)\s*$")
@@ -72,3 +76,29 @@ def render(
             f"  LogLevel {log_level}\n"
         )
     return "\n".join(blocks)
+
+
+def multiplexed(config: str, sockets: Path) -> str:
+    """The config with every machine's commands riding one master connection per machine (OpenSSH's
+    ControlMaster): testinfra's checks and orka's probes then cost a round trip each, not a handshake."""
+    sockets.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return (
+        f"{config.rstrip()}\n\nHost *\n"
+        "  ControlMaster auto\n"
+        f"  ControlPath {_quoted(str(sockets))}/%C\n"
+        "  ControlPersist 60s\n"
+    )
+
+
+def close_masters(sockets: Path) -> None:
+    """End every master connection kept in sockets (a cluster going away leaves no ssh behind), and the folder."""
+    found = [p for p in sockets.glob("*") if p.is_socket()] if sockets.is_dir() else []
+
+    def close(socket: Path) -> None:
+        command = ["ssh", "-o", f"ControlPath={socket}", "-O", "exit", "orka-machine"]
+        subprocess.run(command, capture_output=True, timeout=10, check=False)
+
+    if found:
+        with ThreadPoolExecutor(max_workers=min(16, len(found))) as pool:
+            list(pool.map(close, found))
+    shutil.rmtree(sockets, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -42,6 +43,16 @@ class ClusterPaths:
     @property
     def ssh_config(self) -> Path:
         return self.state_dir / "ssh_config"
+
+    @property
+    def ssh_sockets(self) -> Path:
+        """Where OpenSSH keeps a master connection per machine (ControlPath), so a command rides an open
+        connection instead of a new handshake. A socket's path is bounded (108 bytes on Linux): a state folder
+        too deep for it gets one under /tmp, named by the folder's hash."""
+        folder = self.state_dir / "ssh"
+        if len(str(folder)) + len("/") + 40 < 100:  # %C: a 40-character hash
+            return folder
+        return Path("/tmp") / f"orka-ssh-{hashlib.sha1(str(self.state_dir).encode()).hexdigest()[:12]}"
 
     @property
     def upload_dir(self) -> Path:

@@ -19,7 +19,7 @@ from orka.locks import file_lock
 from orka.plan.build import masters_of, needs_tools
 from orka.plan.layout import LABEL
 from orka.plan.spec import ClusterSpec
-from orka.plan.sshconfig import SshEntry, render
+from orka.plan.sshconfig import SshEntry, multiplexed, render
 from orka.plan.state import CACHE_ROOT, INSTALL_TOOLS, WHEELHOUSE_PINS
 from orka.plan.wheelhouse import ensure_wheelhouse
 from orka.progress import Emit, run_showing, step
@@ -198,7 +198,7 @@ class DockerCluster(VagrantCluster):
             SshEntry(m.name, *addresses[m.name], user="vagrant", identity_file=self.spec.ssh_private_key)
             for m in self.machines
         )
-        self.paths.ssh_config.write_text(render(entries))
+        self.paths.ssh_config.write_text(multiplexed(render(entries), self.paths.ssh_sockets))
 
     def exists(self) -> bool:
         return bool(docker_objects("container", self.name))

@@ -31,7 +31,7 @@ from orka.errors import ClusterError
 from orka.plan import layout
 from orka.plan.build import STATIC, build_plan, machines_of
 from orka.plan.spec import ClusterSpec, Folder, MachineSpec
-from orka.plan.sshconfig import SshEntry, render
+from orka.plan.sshconfig import SshEntry, close_masters, multiplexed, render
 from orka.plan.state import CACHE_ROOT, WHEELHOUSE_PINS, ClusterPaths, write_spec
 from orka.plan.wheelhouse import ensure_wheelhouse
 from orka.progress import Emit, step
@@ -149,7 +149,7 @@ class StaticCluster(Cluster):
             connect_timeout_s=SSH_CONNECT_TIMEOUT_S,
             log_level="ERROR",
         )
-        self.paths.ssh_config.write_text(text)
+        self.paths.ssh_config.write_text(multiplexed(text, self.paths.ssh_sockets))
 
     # -- lifecycle -------------------------------------------------------
 
@@ -286,6 +286,7 @@ class StaticCluster(Cluster):
             # A plan in the state folder (what `orka down` finds) means the hosts may hold what it placed.
             if self.provisioned or self.reused or self.paths.spec_file.exists():
                 self._teardown_on_masters()
+            close_masters(self.paths.ssh_sockets)
             shutil.rmtree(self.paths.state_dir, ignore_errors=True)
 
     def _teardown_on_masters(self) -> None:

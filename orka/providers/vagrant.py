@@ -26,7 +26,7 @@ from orka.errors import ClusterError
 from orka.plan import keys
 from orka.plan.build import build_plan
 from orka.plan.spec import ClusterSpec
-from orka.plan.sshconfig import parse_ssh_address
+from orka.plan.sshconfig import close_masters, multiplexed, parse_ssh_address
 from orka.plan.state import CACHE_ROOT, VAGRANT_DIR, WHEELHOUSE_PINS, ClusterPaths, write_spec
 from orka.plan.wheelhouse import ensure_wheelhouse
 from orka.progress import Emit, step
@@ -89,7 +89,7 @@ class VagrantCluster(Cluster):
             self.vagrant_cmd(["up", "--provision", f"--provider={self.spec.provider}"], self.timeouts.up_s)
 
     def write_ssh_config(self) -> None:
-        self.paths.ssh_config.write_text(str(self._vagrant.ssh_config()))
+        self.paths.ssh_config.write_text(multiplexed(str(self._vagrant.ssh_config()), self.paths.ssh_sockets))
 
     def machine_states(self) -> dict[str, str]:
         """Vagrant's state of each machine ('running', 'not_created', ...); empty if unknown."""
@@ -115,6 +115,7 @@ class VagrantCluster(Cluster):
             # A `vagrant up` a killed run left (its own session outlives the run)
             # would go on creating machines: stop it first.
             processes.stop(processes.started_for(self.paths.spec_file))
+            close_masters(self.paths.ssh_sockets)
             self.remove_machines()
             if self.paths.dotfile != VAGRANT_DIR / ".vagrant" or self.paths.dotfile.exists():
                 shutil.rmtree(self.paths.dotfile, ignore_errors=True)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from orka.plan.sshconfig import SshEntry, parse_ssh_address, render
+from orka.plan.sshconfig import SshEntry, close_masters, multiplexed, parse_ssh_address, render
+from orka.plan.state import ClusterPaths
 from orka.runner.ssh import read_ssh_config
 
 
@@ -46,3 +47,31 @@ def test_rendered_config_reads_back_per_machine(tmp_path: Path) -> None:
 
 def test_nothing_rendered_for_no_machines() -> None:
     assert render([]) == ""
+
+
+def test_every_machine_rides_one_master_connection(tmp_path: Path) -> None:
+    sockets = tmp_path / "ssh"
+    config = multiplexed(render([SshEntry("orka-node-1", "10.0.0.2", 22, "vagrant", "/k")]), sockets)
+    tail = config.split("Host *\n", 1)[1]
+    assert "ControlMaster auto" in tail
+    assert f"ControlPath {sockets}/%C" in tail
+    assert "ControlPersist" in tail
+    assert sockets.is_dir() and oct(sockets.stat().st_mode & 0o777) == "0o700"
+    (tmp_path / "ssh_config").write_text(config)
+    assert read_ssh_config(tmp_path / "ssh_config")["orka-node-1"]["hostname"] == "10.0.0.2"  # the runner's read
+
+
+def test_a_state_folder_too_deep_for_a_socket_path_gets_one_under_tmp() -> None:
+    shallow = ClusterPaths(Path("/work/main/.orka/clusters/orka"))
+    assert shallow.ssh_sockets == shallow.state_dir / "ssh"
+    deep = ClusterPaths(Path("/work/" + "a" * 80 + "/.orka/clusters/orka"))
+    assert deep.ssh_sockets.parent == Path("/tmp")
+    assert len(f"{deep.ssh_sockets}/{'0' * 40}") < 108
+    assert deep.ssh_sockets != ClusterPaths(Path("/work/" + "b" * 80 + "/.orka/clusters/orka")).ssh_sockets
+
+
+def test_closing_the_masters_of_a_cluster_with_none_removes_the_folder(tmp_path: Path) -> None:
+    sockets = tmp_path / "ssh"
+    sockets.mkdir()
+    close_masters(sockets)
+    assert not sockets.exists()
