@@ -148,7 +148,7 @@ def _converged(args: argparse.Namespace, method: str, phases: tuple[str, ...]) -
     paths = ClusterPaths.for_name(args.name)
     with started(settings, name=args.name, keep=True, reuse=True, emit=to_stderr) as cluster:
         driver = load_method(method)(cluster, settings.timeouts.command_s, scenario)
-        driver.wait_ready()
+        to_stderr(f"[orka] {method}: every node ready to drive after {driver.wait_ready():.1f} s")
         context = RunContext("cli", len(cluster.nodes), cluster.spec.provider, driver.version(), scenario=scenario.name)
         spike = Spike(driver, scenario, cluster, context, paths.state_dir / "results.json", to_stderr)
         verdicts = {phase: spike.run(phase) for phase in phases}

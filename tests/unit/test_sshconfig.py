@@ -56,7 +56,8 @@ def test_every_machine_rides_one_master_connection(tmp_path: Path) -> None:
     assert "ControlMaster auto" in tail
     assert f"ControlPath {sockets}/%C" in tail
     assert "ControlPersist" in tail
-    assert sockets.is_dir() and oct(sockets.stat().st_mode & 0o777) == "0o700"
+    assert sockets.is_dir()
+    assert oct(sockets.stat().st_mode & 0o777) == "0o700"
     (tmp_path / "ssh_config").write_text(config)
     assert read_ssh_config(tmp_path / "ssh_config")["orka-node-1"]["hostname"] == "10.0.0.2"  # the runner's read
 
