@@ -13,6 +13,7 @@ from orka.files import write_atomically
 from orka.plan.layout import DEFAULT_CLUSTER_NAME
 from orka.plan.spec import ClusterSpec
 
+SOCKET_NAME = 40  # characters of OpenSSH's %C, the hash a master socket is named by
 VAGRANT_DIR = REPO_ROOT / "vagrant"
 STATE_ROOT = REPO_ROOT / ".orka"
 # Shared by every checkout on this machine, so a fresh clone (CI) builds nothing twice.
@@ -47,10 +48,11 @@ class ClusterPaths:
     @property
     def ssh_sockets(self) -> Path:
         """Where OpenSSH keeps a master connection per machine (ControlPath), so a command rides an open
-        connection instead of a new handshake. A socket's path is bounded (108 bytes on Linux): a state folder
-        too deep for it gets one under /tmp, named by the folder's hash."""
+        connection instead of a new handshake. A socket's path is bounded (108 bytes on Linux, and ssh first
+        binds it with 17 random characters more): a state folder too deep for it gets one under /tmp, named by
+        the folder's hash."""
         folder = self.state_dir / "ssh"
-        if len(str(folder)) + len("/") + 40 < 100:  # %C: a 40-character hash
+        if len(str(folder)) + len("/") + SOCKET_NAME + len(".0123456789abcdef") < 104:
             return folder
         return Path("/tmp") / f"orka-ssh-{hashlib.sha1(str(self.state_dir).encode()).hexdigest()[:12]}"
 
