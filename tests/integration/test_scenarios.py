@@ -1,14 +1,17 @@
-"""orka's second scenario, spikes/web, run as a user runs a scenario: `pytest spikes/ --scenario spikes/web`.
+"""orka's two scenarios in one run, as a user runs several:
+`pytest spikes/ --scenario spikes/example --scenario spikes/web`.
 
-Every method on a fresh cluster of its own (cluster orka-web), its checks per method x node in JUnit under
-the scenario's own classname, orchestrate "not defined" (the scenario has none) as a skip, and the page's
-matrix of the scenario. The reports go to a folder of the test's own (ORKA_REPORTS), never to reports/.
+Every scenario x method on a fresh cluster of its own (cluster orka-scenarios), each scenario's checks per
+method x node in JUnit under its own classname (the example's unchanged: spikes.test_desired_state), web's
+orchestrate "not defined" (it has none) as a skip while the example's runs, and the page's matrix of each
+scenario. The reports go to a folder of the test's own (ORKA_REPORTS), never to reports/.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -18,9 +21,17 @@ import pytest
 
 from orka.config import REPO_ROOT
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("web-scenario")]
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("scenarios")]
 
 METHODS = ("salt", "ansible", "custom")
+NODES = ("orka-node-1", "orka-node-2", "orka-node-3")
+EXAMPLE_CHECKS = (
+    "test_tree_is_installed",
+    "test_orka_user_and_group",
+    "test_node_conf",
+    "test_agent_serves_the_node_page",
+    "test_cluster_json_spread_from_the_primary",
+)
 CHECKS = (
     "test_nginx_runs_enabled",
     "test_the_node_serves_its_own_name",
@@ -31,8 +42,9 @@ CHECKS = (
 
 @pytest.fixture(scope="module")
 def web_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
-    reports = tmp_path_factory.mktemp("web-reports")
-    command = [sys.executable, "-m", "pytest", "spikes/", "--scenario", "spikes/web", "--cluster-name", "orka-web"]
+    reports = tmp_path_factory.mktemp("scenario-reports")
+    command = [sys.executable, "-m", "pytest", "spikes/", "--scenario", "spikes/example", "--scenario", "spikes/web"]
+    command += ["--cluster-name", "orka-scenarios"]
     command += ["-p", "no:cacheprovider", "--results", str(reports / "results.json")]
     run = subprocess.run(
         command, cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=1800,
@@ -41,35 +53,44 @@ def web_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comple
     return run, reports
 
 
-def test_the_web_scenario_passes_for_every_method(web_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+def test_both_scenarios_pass_for_every_method(web_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
     run, _ = web_run
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     for method in METHODS:
-        assert f"[orka] {method} orchestrate: not defined" in run.stdout
+        assert f"[orka web/{method}] {method} orchestrate: not defined" in run.stdout
+        assert re.search(rf"\[orka example/{method}\] {method} orchestrate: ok in", run.stdout), run.stdout[-3000:]
 
 
 def test_its_checks_are_in_junit_per_method_and_node(web_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
     _, reports = web_run
     cases = list(ET.parse(reports / "junit.xml").getroot().iter("testcase"))
-    checks = {(c.get("classname"), c.get("name")) for c in cases if c.get("classname") == "spikes.web.test_web"}
+    checks = {(c.get("classname"), c.get("name")) for c in cases}
     for method in METHODS:
-        for node in ("orka-node-1", "orka-node-2", "orka-node-3"):
+        for node in NODES:
             for check in CHECKS:
                 assert ("spikes.web.test_web", f"{check}[{method}-{node}]") in checks
+            for check in EXAMPLE_CHECKS:  # the names Bamboo has kept the example's history under
+                assert ("spikes.test_desired_state", f"{check}[{method}-{node}]") in checks
     skipped = [c for c in cases if c.find("skipped") is not None]
     assert skipped, "orchestrate is not defined for web: its tests skip"
     assert all("not defined" in (c.find("skipped").get("message") or "") for c in skipped)  # type: ignore[union-attr]
     properties = [{p.get("name"): p.get("value") for p in c.iter("property")} for c in cases]
-    assert {p.get("scenario") for p in properties if p.get("phase")} == {"web"}
+    assert {p.get("scenario") for p in properties if p.get("phase")} == {"example", "web"}
+    skipped_scenarios = {
+        p.get("scenario") for c, p in zip(cases, properties, strict=True) if c.find("skipped") is not None
+    }
+    assert skipped_scenarios == {"web"}, "only web has no orchestration"
 
 
 def test_the_records_and_page_carry_the_scenario(web_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
     _, reports = web_run
     records = json.loads((reports / "results.json").read_text())
-    assert {r["scenario"] for r in records} == {"web"}
-    assert {r["verdict"] for r in records if r["phase"] == "orchestrate" and r["node"] is None} == {"not defined"}
+    assert {r["scenario"] for r in records} == {"example", "web"}
+    orchestrate = {(r["scenario"], r["verdict"]) for r in records if r["phase"] == "orchestrate" and r["node"] is None}
+    assert orchestrate == {("web", "not defined"), ("example", "pass")}
     page = (reports / "comparison.html").read_text()
     assert 'data-scenario="web"' in page
+    assert 'data-scenario="example"' in page
     assert 'data-status="not-defined"' in page
     command = [sys.executable, "-m", "orka.report.junit", str(reports / "junit.xml")]
     command += ["--results", str(reports / "results.json")]
