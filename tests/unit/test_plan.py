@@ -320,7 +320,9 @@ def test_a_fleets_ssh_config_logs_in_as_the_settings_say_and_accepts_new_host_ke
     cluster.paths.state_dir.mkdir(parents=True, exist_ok=True)
     cluster.write_ssh_config()
     blocks = {b.split("\n", 1)[0]: b for b in cluster.paths.ssh_config.read_text().split("\n\n")}
-    assert set(blocks) == {"Host orka-node-1", "Host orka-node-2", "Host orka-node-3"}
+    # One block per host, then the one every host shares: a master connection each (ControlMaster).
+    assert set(blocks) == {"Host orka-node-1", "Host orka-node-2", "Host orka-node-3", "Host *"}
+    assert f"ControlPath {cluster.paths.ssh_sockets}/%C" in blocks["Host *"]
     node_2 = blocks["Host orka-node-2"]
     for line in ("HostName 10.0.0.22", "User ops", "Port 2222", "IdentitiesOnly yes", "BatchMode yes"):
         assert f"  {line}\n" in node_2
