@@ -44,7 +44,7 @@ class Leaves:
         lines = [f"for p in {_words(self.paths)}; do test -e $p && echo $p; done" if self.paths else ""]
         lines += [f"getent group {g} >/dev/null && echo 'group {g}'" for g in self.groups]
         lines += [f"getent passwd {u} >/dev/null && echo 'user {u}'" for u in self.users]
-        lines += [f"command -v {p} >/dev/null && echo 'package {p}'" for p in self.packages]
+        lines += [f"{_installed(p)} && echo 'package {p}'" for p in self.packages]
         return "; ".join([line for line in lines if line] + ["true"])
 
     @property
@@ -83,10 +83,18 @@ class Leaves:
         if self.packages:
             lines.append(REMOVE_PACKAGE)
             lines += [
-                f"held 'package {p}' || ! command -v {p} >/dev/null || remove_package {shlex.quote(p)}"
+                f"held 'package {p}' || ! {_installed(p)} || remove_package {shlex.quote(p)}"
                 for p in self.packages
             ]
         return "\n".join(lines) + "\n"
+
+
+def _installed(package: str) -> str:
+    """True when the package manager holds the package installed (by its name, not a command of that name:
+    ntp's is ntpd, openssh-server's sshd); as any user."""
+    name = shlex.quote(package)
+    dpkg = f"dpkg-query -W -f='${{db:Status-Status}}' {name} 2>/dev/null | grep -qx installed"
+    return f"{{ {dpkg} || rpm -q --quiet {name} 2>/dev/null; }}"
 
 
 def _words(items: tuple[str, ...]) -> str:

@@ -80,7 +80,13 @@ def started(
             cluster.up()
         cluster.wait_ready()
     except BaseException:
-        cluster.destroy()  # a half-built cluster is never kept: nothing leaks
+        if reused and keep:  # the user's own kept cluster, not ready as it is: theirs to look into, not ours to drop
+            emit(
+                f"[orka] keeping cluster {name} as it was (kept, and not ready): look with `orka login MACHINE "
+                f"--name {name}`, remove it with `orka destroy --name {name}`"
+            )
+        else:
+            cluster.destroy()  # a half-built cluster is never kept: nothing leaks
         raise
     try:
         yield cluster

@@ -52,6 +52,12 @@ def test_systemd_is_pid_1_and_running(hosts: dict[str, Host], machine: str) -> N
     assert_systemd_is_pid_1_and_running(hosts[machine])
 
 
+def test_loopback_has_ipv6_as_a_debian_machine_does(hosts: dict[str, Host], machine: str) -> None:
+    """::1 on lo: an unmodified public role (geerlingguy.postfix, inet_protocols = all) needs it to start."""
+    inet6 = hosts[machine].file("/proc/net/if_inet6").content_string
+    assert any(line.split()[0] == "0" * 31 + "1" and line.split()[-1] == "lo" for line in inet6.splitlines()), inet6
+
+
 def test_hostname_is_the_machine_name(hosts: dict[str, Host], machine: str) -> None:
     assert hosts[machine].check_output("hostname") == machine
 

@@ -70,6 +70,20 @@ def test_login_runs_a_command_on_the_node(scenario: Path) -> None:
     assert "node=orka-node-2" in run.stdout
 
 
+def test_a_kept_cluster_that_is_not_ready_stays_to_be_looked_into(scenario: Path) -> None:
+    broken = orka("login", "orka-node-3", "--name", NAME, "--", "sudo", "systemd-run", "--unit", "orka-broken", "false")
+    assert broken.returncode == 0, broken.stderr
+    run = orka("converge", "custom", "--scenario", str(scenario), "--name", NAME)
+    assert run.returncode != 0
+    assert "orka-broken" in run.stderr  # the failed unit, named
+    assert "keeping cluster" in run.stderr
+    assert NAME in cluster_names(), "the user's kept cluster is theirs to look into, not orka's to drop"
+    fixed = orka("login", "orka-node-3", "--name", NAME, "--", "sudo", "systemctl", "reset-failed")
+    assert fixed.returncode == 0, fixed.stderr
+    again = orka("converge", "custom", "--scenario", str(scenario), "--name", NAME)
+    assert again.returncode == 0, again.stdout + again.stderr[-3000:]
+
+
 def test_verify_sees_a_hand_edit(scenario: Path) -> None:
     edit = orka("login", "orka-node-1", "--name", NAME, "--", "sudo", "chmod", "600", "/srv/motd/motd.conf")
     assert edit.returncode == 0, edit.stderr

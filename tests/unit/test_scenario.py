@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from orka.config import REPO_ROOT
+from orka.config.desired_state import Leaves
 from orka.config.preflight import check_files
 from orka.config.scenario import load_scenario
 from orka.config.settings import load_settings
@@ -127,3 +129,10 @@ def test_not_written_and_not_defined_cells() -> None:
     assert (cell.status, cell.label, cell.notes) == ("not-defined", NOT_DEFINED, ("declares none",))
     assert cell.anchor == "failure-web-salt-orchestrate"
     assert views["salt"].judged == len(views["salt"].cells) - 1  # a phase not defined counts neither way
+
+
+def test_a_package_is_probed_by_its_name_not_by_a_command_of_that_name() -> None:
+    """openssh-client (on this host, orka's ssh) has no command of its name; the probe asks the package manager."""
+    leaves = Leaves(packages=("openssh-client", "no-such-package-orka"))
+    found = subprocess.run(["bash", "-c", leaves.probe], capture_output=True, text=True, check=True).stdout
+    assert found.splitlines() == ["package openssh-client"]
