@@ -83,8 +83,7 @@ class Leaves:
         if self.packages:
             lines.append(REMOVE_PACKAGE)
             lines += [
-                f"held 'package {p}' || ! {_installed(p)} || remove_package {shlex.quote(p)}"
-                for p in self.packages
+                f"held 'package {p}' || ! {_installed(p)} || remove_package {shlex.quote(p)}" for p in self.packages
             ]
         return "\n".join(lines) + "\n"
 
