@@ -142,6 +142,7 @@ def build_plan(
     wheelhouse: Path | None,
     image: str = "",
     tools_image: str = "",
+    guest: str = "",
     fleet: Fleet | None = None,
 ) -> ClusterSpec:
     """The plan of one cluster; stages each machine's upload in the cluster's state folder."""
@@ -183,4 +184,5 @@ def build_plan(
         scenario=settings.scenarios[0].name,
         scenario_path=str(settings.scenarios[0].path),
         known_hosts=("none" if fleet.known_hosts is None else str(fleet.known_hosts)) if fleet else "",
+        guest=guest,
     )

@@ -70,6 +70,9 @@ class ClusterSpec:
     known_hosts: str = ""  # an existing fleet's known_hosts file ("none": host keys not checked)
     scenario: str = ""  # the scenario whose desired state the cluster is for
     scenario_path: str = ""  # its folder (`orka run --inventory cluster` reads its vars there)
+    # Vagrant's guest type of the machines when the provider knows it ("" : Vagrant detects it, about
+    # thirty SSH commands a machine before its provisioner).
+    guest: str = ""
 
     @property
     def nodes(self) -> tuple[MachineSpec, ...]:

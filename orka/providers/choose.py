@@ -46,12 +46,19 @@ def _virtualbox() -> tuple[bool, str]:
 
 
 def _libvirt() -> tuple[bool, str]:
-    ok, why = _answers(["vagrant", "plugin", "list"])
-    if ok:
-        plugins = subprocess.run(["vagrant", "plugin", "list"], capture_output=True, text=True, check=False).stdout
-        if "vagrant-libvirt" not in plugins:
-            return False, "the vagrant-libvirt plugin is not installed"
-    return _answers(["virsh", "-c", "qemu:///system", "version"]) if ok else (ok, why)
+    # virsh first: it answers at once, where `vagrant plugin list` takes a second of Ruby start-up.
+    ok, why = _answers(["virsh", "-c", "qemu:///system", "version"])
+    if not ok:
+        return ok, why
+    if shutil.which("vagrant") is None:
+        return False, "vagrant not found"
+    try:
+        plugins = subprocess.run(["vagrant", "plugin", "list"], capture_output=True, text=True, timeout=15, check=False)
+    except subprocess.TimeoutExpired:
+        return False, "`vagrant plugin list` did not answer in 15 s"
+    if plugins.returncode != 0 or "vagrant-libvirt" not in plugins.stdout:
+        return False, "the vagrant-libvirt plugin is not installed"
+    return True, ""
 
 
 def libvirt_acceleration(cpuinfo: str, has_kvm: bool) -> str:

@@ -46,6 +46,13 @@ def labelled(kind: str, name: str | None, shown: str = "{{.ID}}", running: bool 
     return result.stdout.split()
 
 
+def vagrant_state(container_state: str | None) -> str:
+    """Vagrant's docker provider's word for a container in docker's state (None: there is no container)."""
+    if container_state is None:
+        return "not_created"
+    return "running" if container_state == "running" else "stopped"
+
+
 def docker_objects(kind: str, name: str | None) -> list[str]:
     """IDs of containers or networks labelled by orka (one cluster, or all when name is None)."""
     return labelled(kind, name)
@@ -209,6 +216,13 @@ class DockerCluster(VagrantCluster):
         # One docker call instead of a slow `vagrant status`.
         return len(labelled("container", self.name, running=True)) == len(self.machines)
 
+    def machine_states(self) -> dict[str, str]:
+        # One docker call instead of `vagrant status` (four seconds of Ruby), said in the docker provider's words.
+        if not self.paths.dotfile.exists():
+            return {}
+        containers = dict(entry.split("=", 1) for entry in labelled("container", self.name, "{{.Names}}={{.State}}"))
+        return {m.name: vagrant_state(containers.get(f"{self.name}-{m.name}")) for m in self.machines}
+
     def remove_machines(self) -> None:
         # By orka's label, never `vagrant destroy`: on the docker provider Vagrant 2.3 also removes every idle
         # network named vagrant_network_*, other clusters' included (its DestroyNetwork action), and it is slower.
@@ -220,6 +234,11 @@ class DockerProvider(VagrantProvider):
 
     def check_limits(self, settings: Settings) -> None:
         check_host_limits(settings.cluster + len(masters_of(settings.methods)))
+
+    def guest(self, settings: Settings) -> str:
+        # Whatever system an image recipe builds, a container is Linux, and orka's provisioning asks
+        # Vagrant for nothing more than a shell.
+        return "linux"
 
     def assets(self, settings: Settings, emit: Emit) -> tuple[Path, str, str]:
         # The image (debootstrap, network bound) and the wheelhouse (pip, CPU bound) are independent:

@@ -32,7 +32,7 @@ from orka.plan.wheelhouse import ensure_wheelhouse
 from orka.progress import Emit, step
 from orka.providers import processes
 from orka.providers.base import Cluster, Provider
-from orka.providers.box import ensure_box
+from orka.providers.box import ORKA_BOX, ensure_box
 
 # Vagrant phones home for updates unless told not to; nodes may only talk to us.
 VAGRANT_QUIET_ENV = {
@@ -205,6 +205,10 @@ class VagrantProvider(Provider):
     def check_limits(self, settings: Settings) -> None:
         """Refuse, with the fix, a cluster this host cannot hold (nothing to refuse by default)."""
 
+    def guest(self, settings: Settings) -> str:
+        """Vagrant's guest type of the machines, when known before they boot ("": Vagrant detects it)."""
+        return ""
+
     def prepare(self, settings: Settings, name: str, emit: Emit) -> ClusterSpec:
         self.check_limits(settings)
         paths = ClusterPaths.for_name(name)
@@ -219,6 +223,7 @@ class VagrantProvider(Provider):
             wheelhouse=wheelhouse,
             image=image,
             tools_image=tools_image,
+            guest=self.guest(settings),
         )
 
 
@@ -229,3 +234,6 @@ class VMProvider(VagrantProvider):
         wheelhouse, _, _ = super().assets(settings, emit)
         ensure_box(settings.box, self.name, wheelhouse, CACHE_ROOT, emit, settings.timeouts.up_s)
         return wheelhouse, "", ""
+
+    def guest(self, settings: Settings) -> str:
+        return "debian" if settings.box == ORKA_BOX else ""

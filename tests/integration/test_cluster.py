@@ -20,6 +20,7 @@ from orka.plan.state import ClusterPaths
 from orka.progress import to_stderr
 from orka.providers.base import Cluster
 from orka.providers.lifecycle import started
+from orka.providers.vagrant import VagrantCluster
 from tests.integration.machine_checks import (
     assert_reaches_every_other_machine_by_name,
     assert_sshd_listens_with_keys_only,
@@ -112,11 +113,18 @@ def test_keep_reuse_and_teardown_after_a_failure_leave_nothing(orka_settings: Se
             check=True,
         ).stdout.split()
         assert len(first) == len(kept.nodes) == settings.cluster
+        assert kept.machine_states() == {m.name: "running" for m in kept.machines}
     assert sorted(_labelled("container", name)) == first, "--keep-cluster must leave the cluster up"
 
     def a_run_that_fails() -> None:
-        with started(settings, name=name, reuse=True, emit=to_stderr):
+        with started(settings, name=name, reuse=True, emit=to_stderr) as reused:
             assert sorted(_labelled("container", name)) == first, "--reuse-cluster must not rebuild"
+            # orka reads the machines' states from docker; they must be what `vagrant status` says.
+            assert isinstance(reused, VagrantCluster)
+            subprocess.run(["docker", "stop", "--time", "1", f"{name}-{reused.nodes[-1].name}"], check=True)
+            states = reused.machine_states()
+            assert states == VagrantCluster.machine_states(reused)
+            assert list(states.values()) == ["running"] * (len(reused.machines) - 1) + ["stopped"]
             raise RuntimeError("a test failed")
 
     with pytest.raises(RuntimeError, match="a test failed"):

@@ -17,14 +17,19 @@ from orka import methods
 from orka.config import REPO_ROOT
 from orka.config.fleet import Fleet
 from orka.config.scenario import load_scenario
-from orka.config.settings import DEFAULT_SETTINGS_PATH, Settings, Timeouts, load_settings
+from orka.config.settings import DEFAULT_BOX, DEFAULT_SETTINGS_PATH, Settings, Timeouts, load_settings
 from orka.errors import ClusterError
 from orka.plan import layout, state
 from orka.plan.build import ENVIRONMENT, build_plan, masters_of, needs_tools
 from orka.plan.keys import ensure_ssh_keypair
 from orka.plan.layout import cluster_name_for, cluster_slot, cluster_subnet, node_names
 from orka.plan.spec import ClusterSpec, MachineSpec
+from orka.providers.box import ORKA_BOX
+from orka.providers.docker import DockerProvider
+from orka.providers.libvirt import LibvirtProvider
 from orka.providers.static import StaticCluster
+from orka.providers.vagrant import VagrantProvider
+from orka.providers.virtualbox import VirtualBoxProvider
 
 PROVISION = layout.REMOTE_PROVISION
 SALT = layout.remote_method_dir("salt")
@@ -38,7 +43,11 @@ def plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Plan:
     monkeypatch.setattr(state, "STATE_ROOT", tmp_path / ".orka")
 
     def make(
-        name: str = "orka", provider: str = "docker", fleet: Fleet | None = None, **overrides: object
+        name: str = "orka",
+        provider: str = "docker",
+        fleet: Fleet | None = None,
+        guest: str = "",
+        **overrides: object,
     ) -> ClusterSpec:
         settings = load_settings(DEFAULT_SETTINGS_PATH, {"methods": ["salt", "ansible", "custom"], **overrides})
         private, public = ensure_ssh_keypair(state.ClusterPaths.for_name(name).state_dir, comment="test")
@@ -51,6 +60,7 @@ def plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Plan:
             wheelhouse=tmp_path / "cache" / "wheelhouse" / "abc",
             image="orka-node:0123456789ab",
             tools_image="orka-node-tools:0123456789ab",
+            guest=guest,
             fleet=fleet,
         )
 
@@ -347,3 +357,22 @@ def test_the_plan_round_trips_through_json(plan: Plan, selected: list[str]) -> N
     assert back == spec
     assert isinstance(back.machines[0].folders, tuple)
     assert back.nodes == spec.nodes
+
+
+@pytest.mark.parametrize(
+    ("provider", "box", "expected"),
+    [
+        (DockerProvider(), DEFAULT_BOX, "linux"),
+        (LibvirtProvider(), ORKA_BOX, "debian"),
+        (LibvirtProvider(), "centos/stream9", ""),
+        (VirtualBoxProvider(), "debian/bookworm64", ""),
+    ],
+)
+def test_a_guest_type_is_planned_only_where_the_provider_knows_the_system(
+    plan: Plan, provider: VagrantProvider, box: str, expected: str
+) -> None:
+    # Docker nodes are Linux whatever the image, orka's own box is Debian; any other box is detected.
+    settings = load_settings(DEFAULT_SETTINGS_PATH, {"methods": ["custom"], "box": box})
+    assert provider.guest(settings) == expected
+    # The Vagrantfile reads it from the plan's JSON; "" leaves detection to Vagrant.
+    assert plan(guest=expected).to_dict()["guest"] == expected
