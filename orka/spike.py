@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from orka import methods
 from orka.config.desired_state import BASELINE, Leaves, touched
 from orka.config.scenario import Scenario
 from orka.errors import ClusterError, OrkaError
@@ -27,6 +28,7 @@ from orka.methods.base import Method, load_method
 from orka.progress import Emit, tagged
 from orka.providers.base import Cluster
 from orka.providers.pool import ClusterPool
+from orka.results.fingerprint import Fingerprint, changed, fingerprint_command, fingerprints_path, parse
 from orka.results.record import (
     NOT_DEFINED,
     NOT_WRITTEN,
@@ -67,6 +69,9 @@ class Spike:
         self.verdicts: dict[str, PhaseVerdict] = {}
         # verify: the checks recorded, (check, node) -> passed
         self.checks: dict[tuple[str, str], bool] = {}
+        # Each node's fingerprint when the method's cluster came up: what its apply changed is compared.
+        self.baseline: dict[str, Fingerprint] = {}
+        self.fresh_nodes: set[str] = set()  # the nodes that held nothing of the desired state then
 
     @property
     def name(self) -> str:
@@ -118,6 +123,8 @@ class Spike:
         if result.order:
             order = " -> ".join(f"{name} [{start:.2f}-{end:.2f}]" for name, start, end in result.order)
             self.emit(f"[orka] {self.name} {phase} order: {order}")
+        if phase == "apply":
+            self.record_left()
         return verdict
 
     def not_defined(self, phase: str, why: str) -> PhaseVerdict:
@@ -154,6 +161,8 @@ class Spike:
         leaves = self.scenario.leaves
         result = PhaseResult(self.name, UP, freshness(self.cluster, leaves), duration_s, error=error)
         verdict = self.judge(result, self.expectations())
+        self.baseline = fingerprints(self.cluster, self.node_names, self.scenario, self.name)
+        self.fresh_nodes = {h.node for h in result.hosts if h.ok}
         fresh = sum(h.ok for h in result.hosts)
         if leaves:
             self.emit(f"[orka] {self.name} up: {duration_s:.1f} s; {fresh} of {len(result.hosts)} nodes fresh")
@@ -165,6 +174,31 @@ class Spike:
         for reason in verdict.reasons():
             self.emit(f"[orka] {self.name} up: FAILED {reason}")
         return verdict
+
+    def record_left(self) -> None:
+        """What the apply left on each node, against its baseline: the methods' equivalence is judged on it."""
+        after = fingerprints(self.cluster, self.node_names, self.scenario, self.name)
+        ignore = [*self.scenario.equivalence_ignore, *methods.descriptor(self.name).own_traces]
+        entries: list[dict[str, Any]] = []
+        counts = []
+        for node, items in after.items():
+            baseline = self.baseline.get(node, {})
+            differs = changed(baseline, items, self.scenario.leaves.units) if node in self.baseline else []
+            counts.append(f"{node} {len(differs)}")
+            entries.append(
+                {
+                    "run_id": self.context.run_id,
+                    "scenario": self.scenario.name,
+                    "method": self.name,
+                    "node": node,
+                    "fresh": node in self.baseline and node in self.fresh_nodes,
+                    "changed": differs,
+                    "ignore": ignore,
+                    "after": items,
+                }
+            )
+        append_records(fingerprints_path(self.results), entries)
+        self.emit(f"[orka] {self.name} apply left (items changed per node): {', '.join(counts)}")
 
     def record_check(self, node: str, check: str, ok: bool, duration_s: float, detail: str) -> None:
         """One verification check on one node (the verify phase is made of these)."""
@@ -221,12 +255,23 @@ def freshness(cluster: Cluster, leaves: Leaves) -> tuple[HostOutcome, ...]:
     return tuple(outcomes)
 
 
+def as_root_on_each(cluster: Cluster, nodes: tuple[str, ...], command: str) -> dict[str, str]:
+    """What a shell command run as root printed on each node, the nodes side by side."""
+    wrapped = f"sudo sh -c {_quoted(command)}"
+    with ThreadPoolExecutor(max_workers=min(8, len(nodes))) as pool:
+        taken = list(pool.map(lambda node: cluster.run(node, wrapped).stdout, nodes))
+    return dict(zip(nodes, taken, strict=True))
+
+
 def snapshots(cluster: Cluster, nodes: tuple[str, ...], leaves: Leaves) -> dict[str, str]:
     """Each node's managed files and services as the idempotence check compares them."""
-    command = f"sudo sh -c {_quoted(leaves.snapshot)}"
-    with ThreadPoolExecutor(max_workers=min(8, len(nodes))) as pool:
-        taken = list(pool.map(lambda node: cluster.run(node, command).stdout, nodes))
-    return dict(zip(nodes, taken, strict=True))
+    return as_root_on_each(cluster, nodes, leaves.snapshot)
+
+
+def fingerprints(cluster: Cluster, nodes: tuple[str, ...], scenario: Scenario, method: str) -> dict[str, Fingerprint]:
+    """Each node's fingerprint (orka.results.fingerprint), read in one round trip per node."""
+    command = fingerprint_command(scenario.leaves.paths, method, scenario.naming_method)
+    return {node: parse(out) for node, out in as_root_on_each(cluster, nodes, command).items()}
 
 
 def _quoted(command: str) -> str:

@@ -3,7 +3,8 @@
     <scenario>/
       scenario.yaml   optional: name, description, what the desired state leaves
                       (for the freshness probe, the idempotence check, an existing host's reset),
-                      each method's orchestration entry point, variables
+                      each method's orchestration entry point, variables, what may differ between
+                      the methods' nodes (equivalence.ignore)
       salt/           a Salt tree (top.sls), optional orch/*.sls and pillar/ (its own top.sls)
       ansible/        playbook.yml, optional orchestrate.yml, roles/, group_vars/, host_vars/, ansible.cfg
       custom/         orka task files: desired_state.yml, optional orchestrate.yml
@@ -44,6 +45,12 @@ class _Leaves(BaseModel):
     packages: list[str] = []
 
 
+class _Equivalence(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    ignore: list[str] = []  # fnmatch patterns on "kind name" of what may differ between the methods
+    naming_method: list[str] = []  # files that name the method that wrote them: compared with its name masked
+
+
 class _File(BaseModel):
     """scenario.yaml; every key optional."""
 
@@ -54,6 +61,7 @@ class _File(BaseModel):
     orchestrate: dict[str, str] = {}
     vars: dict[str, Any] = {}
     junit_package: str | None = None
+    equivalence: _Equivalence = Field(default_factory=_Equivalence)
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,9 @@ class Scenario:
     variables: tuple[tuple[str, Any], ...] = ()
     checks: Path | None = None  # verify/, when there are checks
     junit_package: str = ""  # the JUnit classname's package of its checks (Bamboo tracks tests by it)
+    # What may differ between the methods' nodes ("kind name" patterns, such as "file /etc/app/generated-by").
+    equivalence_ignore: tuple[str, ...] = ()
+    naming_method: tuple[str, ...] = ()  # files whose content names the method: compared with the name masked
 
     def folder(self, method: str) -> Path:
         return self.path / method
@@ -154,6 +165,8 @@ def load_scenario(path: Path) -> tuple[Scenario | None, list[str]]:
         variables=tuple(sorted(model.vars.items())),
         checks=checks.resolve() if checks.is_dir() else None,
         junit_package=package,
+        equivalence_ignore=tuple(model.equivalence.ignore),
+        naming_method=tuple(model.equivalence.naming_method),
     ), []
 
 

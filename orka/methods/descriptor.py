@@ -45,5 +45,7 @@ class Descriptor:
     units: tuple[str, ...] = ()
     # An existing host's nodes keep what an earlier run of the method left: made inert while another runs.
     inert_on_hosts: str = ""
+    # What its tool leaves on a node by itself ("kind name" patterns): never a difference from another method.
+    own_traces: tuple[str, ...] = ()
     # Run on its master of an existing fleet at teardown: what of the team's (keys) orka must not leave there.
     teardown_on_hosts: str = ""

@@ -7,5 +7,6 @@ pytest_plugins = [
     "orka.pytest_plugin.fixtures",
     "orka.pytest_plugin.outcomes",
     "orka.pytest_plugin.reports",
+    "orka.pytest_plugin.equivalence",
     "orka.pytest_plugin.xdist",
 ]

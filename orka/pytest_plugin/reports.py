@@ -12,6 +12,7 @@ from orka.plan.state import WHEELHOUSE_PINS
 from orka.pytest_plugin import options
 from orka.pytest_plugin.terminal import line_writer
 from orka.report import junit
+from orka.results.fingerprint import fingerprints_path
 from orka.timings import REPORTS, timed, timings_path
 
 METADATA = pytest.StashKey[dict[str, Any]]()  # pytest-metadata's dict: the html report's environment table
@@ -29,6 +30,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # A new spike run starts a new results.json: reports compare one run.
     options.results_path(config).unlink(missing_ok=True)
     timings_path(options.results_path(config)).unlink(missing_ok=True)
+    fingerprints_path(options.results_path(config)).unlink(missing_ok=True)
     # And leaves reports/junit.xml (for Bamboo) and reports/pytest.html, unless told where else.
     if hasattr(config.option, "xmlpath") and not config.option.xmlpath:
         config.option.xmlpath = str(JUNIT_XML)

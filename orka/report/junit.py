@@ -4,7 +4,9 @@ Bamboo tracks a test build to build by its name, so a spike testcase's name
 and properties are a contract: `test_<what>[<method>-<node>]` for a check of
 one node (or `test_<what>` for a check of a whole phase), carrying the
 properties scenario, method, phase, node (when the name has one), duration_s
-(the phase's duration) and, for the verify checks, check. A run of several
+(the phase's duration) and, for the verify checks, check. A comparison of two
+methods' nodes is `test_same_server[<method>-<method>-<node>]`, phase
+equivalence, with the second method as the property compared_with. A run of several
 scenarios puts the scenario first: `test_<what>[<scenario>-<method>-<node>]`,
 `test_<what>[<scenario>]`; a scenario's checks are named by their own module
 (classname `<junit_package>.<module>`), so they need no scenario in the name.
@@ -43,6 +45,11 @@ VERIFY = "verify"
 SPIKES_PACKAGE = "spikes"
 
 PER_NODE_NAME = re.compile(r"^test_\w+\[(?P<method>[a-z]+)-(?P<node>[A-Za-z0-9][A-Za-z0-9._-]*)\]$")
+#: A comparison of two methods' nodes (orka.pytest_plugin.equivalence): test_same_server[salt-ansible-orka-node-1].
+PAIR_NAME = re.compile(
+    r"^test_\w+\[(?P<method>[a-z]+)-(?P<compared_with>[a-z]+)-(?P<node>[A-Za-z0-9][A-Za-z0-9._-]*)\]$"
+)
+EQUIVALENCE = "equivalence"
 WHOLE_PHASE_NAME = re.compile(r"^test_\w+$")
 PARAMS = re.compile(r"^(?P<test>test_\w+)\[(?P<params>.+)\]$")
 COMPARISON = "comparison.html"
@@ -218,6 +225,8 @@ def _without_scenario(name: str, scenario: str) -> str:
 
 def _spike_case_problems(name: str, props: Mapping[str, str]) -> list[str]:
     name = _without_scenario(name, props.get("scenario", ""))
+    if props.get("phase") == EQUIVALENCE:
+        return _pair_case_problems(name, props)
     per_node = PER_NODE_NAME.match(name)
     if per_node is None and not WHOLE_PHASE_NAME.match(name):
         return ["the name reads neither test_<what>[<method>-<node>] nor test_<what> (a whole-phase test)"]
@@ -249,6 +258,21 @@ def _spike_case_problems(name: str, props: Mapping[str, str]) -> list[str]:
             duration = -1.0
         if not math.isfinite(duration) or duration < 0:
             problems.append(f"property duration_s={props['duration_s']!r} is not a number of seconds")
+    return problems
+
+
+def _pair_case_problems(name: str, props: Mapping[str, str]) -> list[str]:
+    pair = PAIR_NAME.match(name)
+    if pair is None:
+        return ["the name reads not test_<what>[<method>-<method>-<node>] (a comparison of two methods)"]
+    problems = []
+    for key in ("method", "compared_with", "node"):
+        if props.get(key) != pair[key]:
+            problems.append(f"property {key}={props.get(key)!r} but the name says {pair[key]!r}")
+    known = methods.names()
+    for key in ("method", "compared_with"):
+        if pair[key] not in known:
+            problems.append(f"{pair[key]!r} is none of {', '.join(known)}")
     return problems
 
 

@@ -27,9 +27,11 @@ from orka.report.bench import bench_view
 from orka.report.charts import method_colors
 from orka.report.conditions import ConditionsView, conditions_view
 from orka.report.effort import EffortView, count_effort
+from orka.report.equivalence import equivalence_views
 from orka.report.matrix import RAW_TAIL_LINES, MethodView, method_views, phase_chart, scenarios_of, settings_used
 from orka.report.records import Record, latest_run, load_results, of_latest_run
 from orka.report.scale import SCALE_PHASES, ScaleView, scale_view
+from orka.results.fingerprint import fingerprints_path, read_left
 from orka.results.record import NORMAL, PHASES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -117,6 +119,7 @@ def build_page(
     shared = next(iter(settings.values())) if settings and len({repr(s) for s in settings.values()}) == 1 else None
     stamps = sorted(r.recorded_at for r in run if r.recorded_at)
     run_conditions = sorted({r.condition for r in run if r.condition != NORMAL})
+    equivalence = equivalence_views(read_left(fingerprints_path(results_path), run_id))
     return (
         _environment()
         .get_template(TEMPLATE)
@@ -143,6 +146,7 @@ def build_page(
             scale_phases=SCALE_PHASES,
             colors=method_colors([*(m.name for m in methods), *(r.method for r in (scale.rows if scale else ()))]),
             conditions=conditions,
+            equivalence=equivalence,
             raw_tail_lines=RAW_TAIL_LINES,
         )
     )

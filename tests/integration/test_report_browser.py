@@ -37,13 +37,16 @@ from typing import Any
 import pytest
 
 from orka.config import REPO_ROOT
+from orka.methods import descriptor
 from orka.report.page import render_comparison
+from orka.results.fingerprint import changed, fingerprints_path, parse
 from orka.results.record import PHASES
 from tests.unit.test_report import bench_file
 
 pytestmark = pytest.mark.integration
 
 DATA = REPO_ROOT / "tests" / "unit" / "data" / "results"
+FINGERPRINTS = REPO_ROOT / "tests" / "unit" / "data" / "fingerprint"
 SCREENSHOT = REPO_ROOT / "reports" / "comparison.png"
 WIDTH = 1400
 TIMEOUT_S = 60.0
@@ -84,6 +87,8 @@ PROBE = """JSON.stringify((() => {
       const t = document.getElementById(id);
       return [id, t ? {rows: t.querySelectorAll('tbody tr').length, ...box(t)} : null];
     })),
+    equivalence: [...document.querySelectorAll('table.equivalence tbody tr')].map(r => ({
+      pair: r.dataset.pair, status: r.dataset.status, text: r.textContent.replace(/\\s+/g, ' ').trim(), ...box(r)})),
     scrollHeight: document.documentElement.scrollHeight,
   };
 })())"""
@@ -257,17 +262,34 @@ def browser(tmp_path: Path) -> Iterator[DevToolsPipe]:
 
 def render(name: str, folder: Path) -> Path:
     """The page of a recorded input, with every section: the benchmark figures of this host if it has them
-    (else a small set), the recorded scale runs and the recorded latency records."""
+    (else a small set), the recorded scale runs and the recorded latency records, and fingerprints of real
+    nodes (salt's and custom's the same, ansible's with its home's /etc/skel files: the example before its fix)."""
     bench = REPO_ROOT / "reports" / "bench_methods.json"
     if not bench.is_file():
         bench = bench_file(folder)
+    results = folder / "results.json"
+    shutil.copyfile(DATA / f"{name}.json", results)
+    run_id = json.loads(results.read_text())[-1]["run_id"]
+    salt, ansible = fingerprinted("salt"), fingerprinted("ansible")
+    entries = [
+        {"run_id": run_id, "scenario": "example", "method": method, "node": node, **left}
+        for node in ("orka-node-1", "orka-node-2", "orka-node-3")
+        for method, left in (("salt", salt), ("ansible", ansible), ("custom", salt))
+    ]
+    fingerprints_path(results).write_text(json.dumps(entries))
     return render_comparison(
-        DATA / f"{name}.json",
+        results,
         folder / "comparison.html",
         bench_path=bench,
         scale_dir=DATA / "scale",
         conditions_path=DATA / "latency.json",
     )
+
+
+def fingerprinted(method: str) -> dict[str, Any]:
+    fresh, after = (parse((FINGERPRINTS / f"{method}_{when}.txt").read_text()) for when in ("fresh", "applied"))
+    ignore = [*descriptor(method).own_traces, "file /etc/orka/node.conf"]  # it names the method
+    return {"after": after, "changed": changed(fresh, after), "ignore": ignore}
 
 
 def keep_screenshot(png: bytes) -> None:
@@ -304,6 +326,16 @@ def test_the_page_opens_from_disk_whole_and_without_errors(browser: DevToolsPipe
     assert tables["scale-table"]["rows"] == 9, tables  # 3 methods x 3, 10 and 25 nodes (data/results/scale/)
     assert tables["conditions-table"]["rows"] == 6, tables  # 3 methods x ping, idempotence
     assert all(0 < t["width"] <= WIDTH and t["height"] > 100 for t in tables.values()), tables
+    # The equivalence: salt and custom identical, ansible's home's skeleton files listed against both.
+    pairs = {row["pair"]: row for row in probe["equivalence"]}
+    assert {p: row["status"] for p, row in pairs.items()} == {
+        "salt-ansible": "different",
+        "salt-custom": "identical",
+        "ansible-custom": "different",
+    }
+    assert "orka-node-2 file /opt/orka/.bashrc: salt absent, ansible f orka:orka 0644" in pairs["salt-ansible"]["text"]
+    assert "python3-apt" not in pairs["salt-ansible"]["text"], "ansible's own traces are no difference"
+    assert all(row["width"] > 600 and row["height"] > 20 for row in pairs.values()), pairs
     # Nothing sticks out sideways at a common desktop width.
     assert probe["scrollWidth"] <= WIDTH
     # The screenshot is the whole page.

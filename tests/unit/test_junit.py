@@ -172,6 +172,45 @@ def test_other_tests_are_not_held_to_the_spike_names(tmp_path: Path) -> None:
     assert junit.validate_junit(path) == []
 
 
+PAIR = {"method": "salt", "compared_with": "ansible", "phase": "equivalence", "node": "orka-node-1", "duration_s": "0"}
+
+
+def pair_case(tmp_path: Path, name: str, **changed: str) -> Path:
+    properties = "".join(f'<property name="{k}" value="{v}"/>' for k, v in {**PAIR, **changed}.items())
+    path = tmp_path / "junit.xml"
+    path.write_text(
+        f'<testsuites><testsuite name="pytest"><testcase classname="spikes.equivalence" name="{name}">'
+        f"<properties>{properties}</properties></testcase></testsuite></testsuites>"
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "changed", "expected"),
+    [
+        ("test_same_server[salt-ansible-orka-node-1]", {}, None),
+        ("test_same_server[web-salt-ansible-orka-node-1]", {"scenario": "web"}, None),
+        ("test_same_server[salt-ansible-orka-node-1]", {"node": "orka-node-2"}, "property node='orka-node-2'"),
+        ("test_same_server[salt-custom-orka-node-1]", {}, "compared_with='ansible' but the name says 'custom'"),
+        (
+            "test_same_server[salt-chef-orka-node-1]",
+            {"compared_with": "chef"},
+            "'chef' is none of salt, ansible, custom",
+        ),
+        ("test_same_server[salt-ansible]", {}, "reads not test_<what>[<method>-<method>-<node>]"),
+    ],
+)
+def test_a_comparison_of_two_methods_names_both_and_the_node(
+    tmp_path: Path, name: str, changed: dict[str, str], expected: str | None
+) -> None:
+    problems = junit.validate_junit(pair_case(tmp_path, name, **changed))
+    if expected is None:
+        assert problems == []
+    else:
+        (problem,) = problems
+        assert expected in problem
+
+
 # --- python -m orka.report.junit ------------------------------------------------------------------------
 
 

@@ -22,4 +22,12 @@ DESCRIPTOR = Descriptor(
     preflight="orka.methods.ansible.files:preflight",
     provision="orka.methods.ansible.provision:provision",
     teardown_on_hosts=f"rm -rf {FLEET_KEYS} {CLUSTER_KEY} {HOST_VARS}",
+    # Its apt module installs python3-apt (with these Debian dependencies) on a node that lacks it.
+    own_traces=(
+        "package python3-apt",
+        "package python-apt-common",
+        "package distro-info-data",
+        "package iso-codes",
+        "package lsb-release",
+    ),
 )

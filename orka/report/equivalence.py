@@ -1,0 +1,95 @@
+"""Do the methods build the same server? The page's Equivalence section, from fingerprints.json.
+
+Per scenario, every pair of methods whose apply left a fingerprint: node by
+node (the same name is the same role and position on each method's cluster),
+the items either method changed whose values differ, less what the scenario
+and the methods' tools declare may differ.
+
+    python -m orka.report.equivalence reports/fingerprints.json   # exit 1 and the differences, or 0
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+
+from orka import methods
+from orka.results.fingerprint import Difference, Left, compare, read_left
+from orka.results.store import read_records
+
+
+@dataclass(frozen=True)
+class PairView:
+    first: str
+    second: str
+    nodes: tuple[str, ...]  # the nodes both methods left a fingerprint on, fresh when their clusters came up
+    differences: tuple[Difference, ...]
+    stale: tuple[str, ...] = ()  # nodes left out: one of the two was not fresh (a reused cluster)
+
+    @property
+    def identical(self) -> bool:
+        return not self.differences
+
+
+@dataclass(frozen=True)
+class EquivalenceView:
+    scenario: str
+    methods: tuple[str, ...]
+    changed: Mapping[str, int]  # method -> items its apply changed, summed over its nodes
+    pairs: tuple[PairView, ...]
+
+
+def _ordered(names: set[str]) -> tuple[str, ...]:
+    rank = {name: i for i, name in enumerate(methods.names())}
+    return tuple(sorted(names, key=lambda name: (rank.get(name, len(rank)), name)))
+
+
+def equivalence_views(left: Mapping[tuple[str, str, str], Left]) -> list[EquivalenceView]:
+    """Each scenario's methods compared pairwise, node by node."""
+    views = []
+    for scenario in sorted({s for s, _, _ in left}):
+        mine = {(m, n): each for (s, m, n), each in left.items() if s == scenario}
+        names = _ordered({m for m, _ in mine})
+        pairs = []
+        for first, second in combinations(names, 2):
+            both = sorted(n for m, n in mine if m == first and (second, n) in mine)
+            nodes = tuple(n for n in both if mine[(first, n)].fresh and mine[(second, n)].fresh)
+            found = [d for n in nodes for d in compare(n, {first: mine[(first, n)], second: mine[(second, n)]})]
+            stale = tuple(n for n in both if n not in nodes)
+            pairs.append(PairView(first, second, nodes, tuple(found), stale))
+        changed = {m: sum(len(each.changed) for (mm, _), each in mine.items() if mm == m) for m in names}
+        views.append(EquivalenceView(scenario, names, changed, tuple(pairs)))
+    return views
+
+
+def latest_run_id(path: Path) -> str | None:
+    entries = read_records(path)
+    return str(entries[-1].get("run_id")) if entries else None
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m orka.report.equivalence reports/fingerprints.json", file=sys.stderr)
+        return 2
+    path = Path(argv[0])
+    if not path.is_file():
+        print(f"{path}: no such file; a spike run (pytest spikes/) writes it beside results.json", file=sys.stderr)
+        return 2
+    views = equivalence_views(read_left(path, latest_run_id(path)))
+    different = 0
+    for view in views:
+        for pair in view.pairs:
+            state = "identical" if pair.identical else f"{len(pair.differences)} differences"
+            state += f"; not compared on {', '.join(pair.stale)} (not fresh)" if pair.stale else ""
+            print(f"{view.scenario}: {pair.first} / {pair.second} on {len(pair.nodes)} nodes: {state}")
+            for difference in pair.differences:
+                print(f"  {difference}")
+            different += len(pair.differences)
+    return 1 if different else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
