@@ -21,6 +21,7 @@ from orka.progress import to_stderr
 # input is refused at once.
 if TYPE_CHECKING:
     from orka.providers.base import Cluster
+    from orka.results.record import PhaseResult, PhaseVerdict
 
 
 def load_from_args(args: argparse.Namespace) -> Settings:
@@ -127,6 +128,19 @@ def _kept(args: argparse.Namespace, scenario: Scenario) -> str:
 
 def _converged(args: argparse.Namespace, method: str, phases: tuple[str, ...]) -> int:
     """Run phases of the method on the kept cluster (brought up first if there is none); print each verdict."""
+    verdicts = _on_kept_cluster(args, method, phases)
+    for phase, (verdict, _) in verdicts.items():
+        word = verdict.skipped or ("ok" if verdict.ok else "FAILED")
+        print(f"{method} {phase}: {word}")
+        for reason in verdict.reasons():
+            print(f"  {reason}")
+    return 0 if all(v.ok or v.skipped for v, _ in verdicts.values()) else 1
+
+
+def _on_kept_cluster(
+    args: argparse.Namespace, method: str, phases: tuple[str, ...]
+) -> dict[str, tuple[PhaseVerdict, PhaseResult]]:
+    """Each phase's verdict and result, run by the method on the kept cluster (brought up if there is none)."""
     import dataclasses
 
     from orka.methods.base import load_method
@@ -151,13 +165,7 @@ def _converged(args: argparse.Namespace, method: str, phases: tuple[str, ...]) -
         to_stderr(f"[orka] {method}: every node ready to drive after {driver.wait_ready():.1f} s")
         context = RunContext("cli", len(cluster.nodes), cluster.spec.provider, driver.version(), scenario=scenario.name)
         spike = Spike(driver, scenario, cluster, context, paths.state_dir / "results.json", to_stderr)
-        verdicts = {phase: spike.run(phase) for phase in phases}
-    for phase, verdict in verdicts.items():
-        word = verdict.skipped or ("ok" if verdict.ok else "FAILED")
-        print(f"{method} {phase}: {word}")
-        for reason in verdict.reasons():
-            print(f"  {reason}")
-    return 0 if all(v.ok or v.skipped for v in verdicts.values()) else 1
+        return {phase: (spike.run(phase), spike.done[phase]) for phase in phases}
 
 
 def cmd_converge(args: argparse.Namespace) -> int:
@@ -169,6 +177,25 @@ def cmd_idempotence(args: argparse.Namespace) -> int:
     """Apply again on the kept cluster: nothing may change."""
     _, scenario = _one_scenario(args)
     return _converged(args, _kept(args, scenario), ("idempotence",))
+
+
+DRIFTED = 3  # `orka check`'s exit when a node drifted (2 is a usage error, 1 a failure)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """The method's own dry run on the kept cluster: which nodes drifted from the desired state, and what the
+    tool would change there (exit 0 in sync, 3 drifted, 1 the dry run failed; 2 is bad input, as everywhere)."""
+    _, scenario = _one_scenario(args)
+    method = _kept(args, scenario)
+    ((verdict, result),) = _on_kept_cluster(args, method, ("check",)).values()
+    for host in result.hosts:
+        shown = host.detail if host.changed or host.failed else "in sync"
+        print(f"{host.node}: {shown}")
+    if not verdict.ok:
+        for reason in verdict.reasons():
+            print(f"  {reason}")
+        return 1
+    return DRIFTED if any(host.changed for host in result.hosts) else 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -304,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     converge.set_defaults(func=cmd_converge)
     for verb, func, text in (
         ("idempotence", cmd_idempotence, "apply again on the kept cluster: nothing may change"),
+        ("check", cmd_check, "the method's dry run on the kept cluster: what drifted (exit 3), changing nothing"),
         ("verify", cmd_verify, "run the scenario's checks on the kept cluster as it is"),
     ):
         commands.add_parser(verb, parents=[common, scenario], help=text).set_defaults(func=func)

@@ -97,6 +97,7 @@ class Spike:
             "apply": self.method.apply,
             "idempotence": lambda: self.method.apply("idempotence"),
             "orchestrate": self.method.orchestrate,
+            "check": self.method.dry_run,
         }
         if phase == "orchestrate" and not self.scenario.orchestration_of(self.name):
             return self.not_defined(

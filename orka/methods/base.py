@@ -135,6 +135,11 @@ class Method(abc.ABC):
         """The ordered step: the primary first, then every secondary."""
 
     @abc.abstractmethod
+    def dry_run(self) -> PhaseResult:
+        """The tool's own dry run of the desired state (phase 'check'): per node, what it would change
+        (`changed`, named in `detail`), changing nothing."""
+
+    @abc.abstractmethod
     def declared_steps(self) -> tuple[str, ...]:
         """The orchestration's steps as its file declares them, in order: what `orchestrate` must report."""
 

@@ -84,6 +84,12 @@ def test_a_kept_cluster_that_is_not_ready_stays_to_be_looked_into(scenario: Path
     assert again.returncode == 0, again.stdout + again.stderr[-3000:]
 
 
+def test_check_finds_the_converged_cluster_in_sync(scenario: Path) -> None:
+    run = orka("check", "--scenario", str(scenario), "--name", NAME)
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    assert run.stdout.splitlines() == [f"{node}: in sync" for node in ("orka-node-1", "orka-node-2", "orka-node-3")]
+
+
 def test_verify_sees_a_hand_edit(scenario: Path) -> None:
     edit = orka("login", "orka-node-1", "--name", NAME, "--", "sudo", "chmod", "600", "/srv/motd/motd.conf")
     assert edit.returncode == 0, edit.stderr
@@ -91,6 +97,21 @@ def test_verify_sees_a_hand_edit(scenario: Path) -> None:
     assert run.returncode != 0
     assert "1 failed, 2 passed" in run.stdout
     assert "orka-node-1" in run.stdout
+
+
+def test_check_names_the_drifted_node_and_converge_repairs_it(scenario: Path) -> None:
+    drifted = orka("check", "--scenario", str(scenario), "--name", NAME)
+    assert drifted.returncode == 3, drifted.stdout + drifted.stderr[-3000:]
+    expected = ["orka-node-1: would change: conf", "orka-node-2: in sync", "orka-node-3: in sync"]
+    assert drifted.stdout.splitlines() == expected
+    mode = orka("login", "orka-node-1", "--name", NAME, "--", "stat", "-c", "%a", "/srv/motd/motd.conf")
+    assert mode.stdout.strip() == "600", "a dry run changes nothing"
+    repaired = orka("converge", "custom", "--scenario", str(scenario), "--name", NAME)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr[-3000:]
+    assert orka("check", "--scenario", str(scenario), "--name", NAME).returncode == 0
+    verified = orka("verify", "--scenario", str(scenario), "--name", NAME)
+    assert verified.returncode == 0, verified.stdout[-3000:]
+    assert "3 passed" in verified.stdout
 
 
 def test_destroy_removes_the_cluster(scenario: Path) -> None:

@@ -552,3 +552,14 @@ def test_a_play_without_a_name_is_named_by_its_hosts_as_ansible_does() -> None:
 def test_an_orchestration_that_is_not_a_list_of_plays_is_a_method_error() -> None:
     with pytest.raises(MethodError, match="not a list of plays"):
         play_names("hosts: all\n")
+
+
+def test_a_check_mode_run_names_what_would_change_and_what_its_check_mode_cannot_follow() -> None:
+    """dry_run_drifted.json: `ansible-playbook --check --diff` on the example after the hand edits of
+    test_salt_parsing's dry run. On orka-node-3 (user orka deleted) check mode does not create the user, so
+    the next task's chown to it fails: Ansible's dry run stops that node where a real run would repair it."""
+    node_1, node_2, node_3 = parse_playbook(read("dry_run_drifted.json"), NODES, changes_fail=False, dry_run=True)
+    assert node_1 == HostOutcome("orka-node-1", ok=True, changed=1, detail="would change: orka | orka-agent service")
+    assert node_2.detail == "would change: orka | node.conf, orka | index.html"
+    assert not node_3.ok
+    assert "chown failed: failed to look up user orka" in node_3.detail

@@ -34,7 +34,7 @@ def test_help_lists_the_commands() -> None:
     result = run_orka("--help")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: orka")
-    for command in ("up", "status", "down"):
+    for command in ("up", "status", "down", "converge", "check"):
         assert command in result.stdout.split("{", 1)[1].split("}", 1)[0].split(",")
     assert "Traceback" not in result.stderr
 
@@ -50,4 +50,11 @@ def test_a_bad_cluster_name_is_a_usage_error() -> None:
     result = run_orka("up", "--name", "Orka_Bad", "--cluster-size", "2")  # refused twice over: nothing can boot
     assert result.returncode == 2
     assert "--name 'Orka_Bad': use lower-case letters, digits and '-', at most 40 characters" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_dry_run_without_a_kept_cluster_says_how_to_make_one() -> None:
+    result = run_orka("check", "--name", "orka-no-such-cluster")
+    assert result.returncode == 2, "a usage error, not `orka check`'s drifted (3)"
+    assert "no cluster orka-no-such-cluster here: make one with `orka converge METHOD`" in result.stderr
     assert "Traceback" not in result.stderr

@@ -18,6 +18,7 @@ from orka.methods.salt.method import (
     NO_RETURN,
     outcome_from_states,
     parse_apply,
+    parse_dry_run,
     parse_orchestrate,
     parse_ping,
     parse_show_sls,
@@ -462,3 +463,22 @@ def test_declared_steps_are_the_rendered_orchestrations_ids_in_run_order() -> No
 def test_declared_steps_of_an_orchestration_that_does_not_render_is_an_error() -> None:
     with pytest.raises(ValueError, match="did not render"):
         parse_show_sls(json.dumps({"orka-master_master": ["Rendering SLS 'orch.secondary' failed"]}))
+
+
+def test_a_dry_run_names_what_would_change_on_each_drifted_node() -> None:
+    """dry_run_drifted.json: `salt '*' state.apply test=True` on the example after hand edits: orka-agent
+    stopped on orka-node-1; node.conf edited and index.html made 0600 on orka-node-2; orka-agent stopped and
+    user orka deleted (its group with it) on orka-node-3."""
+    node_1, node_2, node_3 = parse_dry_run(read("dry_run_drifted.json"), ["orka-node-1", "orka-node-2", "orka-node-3"])
+    # A service to start and a user to add have no changes yet: their result None says they would change.
+    assert node_1 == HostOutcome("orka-node-1", ok=True, changed=1, detail="would change: orka-agent-service")
+    assert node_2.detail == "would change: orka-index, orka-node-conf"
+    assert node_3.changed == 7
+    assert "orka-user" in node_3.detail
+    assert "orka-group" in node_3.detail
+    assert all(n.ok and not n.failed for n in (node_1, node_2, node_3))
+
+
+def test_a_dry_run_of_a_converged_node_would_change_nothing() -> None:
+    (node,) = parse_dry_run(json.dumps({"orka-node-1": load("apply_second.json")["orka-node-1"]}), ["orka-node-1"])
+    assert node == HostOutcome("orka-node-1", ok=True)

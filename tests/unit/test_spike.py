@@ -74,6 +74,9 @@ class StandInMethod:
     def orchestrate(self) -> PhaseResult:
         return self._give("orchestrate")
 
+    def dry_run(self) -> PhaseResult:
+        return self._give("check")
+
     def declared_steps(self) -> tuple[str, ...]:
         return ("orka-primary", "orka-secondaries")
 

@@ -62,7 +62,9 @@ def host_results(data: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, An
     return per_host
 
 
-def outcome_from_tasks(node: str, tasks: list[tuple[str, dict[str, Any]]], changes_fail: bool) -> HostOutcome:
+def outcome_from_tasks(
+    node: str, tasks: list[tuple[str, dict[str, Any]]], changes_fail: bool, dry_run: bool = False
+) -> HostOutcome:
     if not tasks:
         return HostOutcome(node, ok=False, failed=1, detail="no result: not in the inventory, or never reached")
     failed = [(name, r) for name, r in tasks if r["status"] in FAILURES]
@@ -71,7 +73,7 @@ def outcome_from_tasks(node: str, tasks: list[tuple[str, dict[str, Any]]], chang
     if failed:
         detail = "; ".join(": ".join(part for part in (name, r["status"], r["msg"]) if part) for name, r in failed)
     elif changed:
-        detail = "changed: " + ", ".join(changed)
+        detail = ("would change: " if dry_run else "changed: ") + ", ".join(changed)
     ok = not failed and (not changes_fail or not changed)
     return HostOutcome(node, ok=ok, changed=len(changed), failed=len(failed), detail=detail)
 
@@ -91,9 +93,10 @@ def parse_ping(stdout: str, nodes: list[str]) -> tuple[HostOutcome, ...]:
     return tuple(outcomes)
 
 
-def parse_playbook(stdout: str, nodes: list[str], changes_fail: bool) -> tuple[HostOutcome, ...]:
+def parse_playbook(stdout: str, nodes: list[str], changes_fail: bool, dry_run: bool = False) -> tuple[HostOutcome, ...]:
+    """Each node's outcome of a playbook run (of `--check`: the tasks that would change, as changed)."""
     per_host = host_results(_loads(stdout))
-    return tuple(outcome_from_tasks(node, per_host.get(node, []), changes_fail) for node in nodes)
+    return tuple(outcome_from_tasks(node, per_host.get(node, []), changes_fail, dry_run) for node in nodes)
 
 
 def play_names(playbook: str) -> tuple[str, ...]:
@@ -144,7 +147,7 @@ class AnsibleMethod(Method):
             if phase == "ping":
                 hosts = parse_ping(stdout, self.node_names)
             else:
-                hosts = parse_playbook(stdout, self.node_names, changes_fail)
+                hosts = parse_playbook(stdout, self.node_names, changes_fail, dry_run=phase == "check")
             order = parse_order(stdout) if phase == "orchestrate" else ()
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             error = cut_off or f"{exc} (exit {rc})"
@@ -157,6 +160,9 @@ class AnsibleMethod(Method):
     def apply(self, phase: str = "apply") -> PhaseResult:
         playbook = f"{CONFIG}/{DESCRIPTOR.entry}"
         return self._phase(phase, f"ansible-playbook {playbook}", changes_fail=phase == "idempotence")
+
+    def dry_run(self) -> PhaseResult:
+        return self._phase("check", f"ansible-playbook --check --diff {CONFIG}/{DESCRIPTOR.entry}")
 
     def orchestrate(self) -> PhaseResult:
         return self._phase("orchestrate", f"ansible-playbook {CONFIG}/{self.orchestration}")

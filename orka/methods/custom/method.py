@@ -18,15 +18,16 @@ from orka.runner import HostRun, RunReport, load_taskfile, parse_taskfile, run_t
 PING = parse_taskfile("tasks: [{name: ping, ping: {}}]", "<ping>")
 
 
-def outcome(runs: list[HostRun], node: str, changes_fail: bool) -> HostOutcome:
-    """One node's result over every step it took part in."""
+def outcome(runs: list[HostRun], node: str, changes_fail: bool, dry_run: bool = False) -> HostOutcome:
+    """One node's result over every step it took part in (of a dry run: what it would change)."""
     mine = [r for r in runs if r.host == node]
     if not mine:
         return HostOutcome(node, ok=False, failed=1, detail="not in the inventory")
     errors = [r.error for r in mine if r.error]
     failed = [f"{t.task}: {t.msg}" for r in mine for t in r.failed]
     changed = [task for r in mine for task in r.changed]
-    detail = "; ".join(errors + failed) or (f"changed: {', '.join(changed)}" if changed else "")
+    verb = "would change" if dry_run else "changed"
+    detail = "; ".join(errors + failed) or (f"{verb}: {', '.join(changed)}" if changed else "")
     ok = not errors and not failed and (not changes_fail or not changed)
     return HostOutcome(node, ok=ok, changed=len(changed), failed=len(errors) + len(failed), detail=detail)
 
@@ -48,7 +49,7 @@ class CustomMethod(Method):
 
     def _phase(self, phase: str, report: RunReport, changes_fail: bool = False) -> PhaseResult:
         runs = report.runs()
-        hosts = tuple(outcome(runs, node, changes_fail) for node in self.node_names)
+        hosts = tuple(outcome(runs, node, changes_fail, dry_run=phase == "check") for node in self.node_names)
         order = step_order(report) if phase == "orchestrate" else ()
         raw = "\n".join(
             f"{r.host} [{r.step}]: "
@@ -57,10 +58,12 @@ class CustomMethod(Method):
         )
         return PhaseResult(self.name, phase, hosts, report.duration_s, raw=raw, order=order)
 
-    def _run(self, phase: str, taskfile_name: str | None, changes_fail: bool = False) -> PhaseResult:
+    def _run(
+        self, phase: str, taskfile_name: str | None, changes_fail: bool = False, check: bool = False
+    ) -> PhaseResult:
         taskfile = PING if taskfile_name is None else load_taskfile(self.tasks / taskfile_name)
         inventory = self.cluster.inventory(self.name).with_vars(self.scenario.vars if self.scenario else {})
-        report = run_taskfile(inventory, taskfile, timeout=self.timeout_s)
+        report = run_taskfile(inventory, taskfile, timeout=self.timeout_s, check=check)
         return self._phase(phase, report, changes_fail)
 
     def ping(self) -> PhaseResult:
@@ -68,6 +71,9 @@ class CustomMethod(Method):
 
     def apply(self, phase: str = "apply") -> PhaseResult:
         return self._run(phase, DESCRIPTOR.entry, changes_fail=phase == "idempotence")
+
+    def dry_run(self) -> PhaseResult:
+        return self._run("check", DESCRIPTOR.entry, check=True)
 
     def orchestrate(self) -> PhaseResult:
         return self._run("orchestrate", self.orchestration)

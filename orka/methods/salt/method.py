@@ -114,6 +114,25 @@ def outcome_from_states(node: str, ret: Any, changes_fail: bool) -> HostOutcome:
     return HostOutcome(node, ok=ok, changed=len(changed), failed=len(failed), detail=detail)
 
 
+def outcome_of_dry_run(node: str, ret: Any) -> HostOutcome:
+    """One minion's `state.apply test=True` return: a state that would change says result None
+    (a service to start has no changes yet), one that would fail says False."""
+    if not isinstance(ret, dict) or not ret:
+        return outcome_from_states(node, ret, changes_fail=False)
+    states = [(k, s) for k, s in ret.items() if isinstance(s, dict)]
+    failed = [(k, s) for k, s in states if s.get("result") is False]
+    would = [(k, s) for k, s in states if s.get("result") is None or (s.get("result") and s.get("changes"))]
+    detail = "would change: " + ", ".join(sorted(_state_name(k, s) for k, s in would)) if would else ""
+    if failed:
+        detail = "failed: " + "; ".join(f"{_state_name(k, s)}: {s.get('comment', '')}" for k, s in failed)
+    return HostOutcome(node, ok=not failed, changed=len(would), failed=len(failed), detail=detail)
+
+
+def parse_dry_run(stdout: str, nodes: list[str]) -> tuple[HostOutcome, ...]:
+    returns = _loads(stdout) if stdout.strip() else {}
+    return tuple(outcome_of_dry_run(node, returns.get(node)) for node in nodes)
+
+
 def parse_apply(stdout: str, nodes: list[str], changes_fail: bool) -> tuple[HostOutcome, ...]:
     returns = _loads(stdout) if stdout.strip() else {}
     return tuple(outcome_from_states(node, returns.get(node), changes_fail) for node in nodes)
@@ -280,6 +299,10 @@ class SaltMethod(Method):
         command = f"salt '*' state.apply --out=json --static --timeout={2 * cli_timeout(self.timeout_s)}"
         changes_fail = phase == "idempotence"
         return self._salt(phase, command, lambda out: (parse_apply(out, self.node_names, changes_fail), (), ""))
+
+    def dry_run(self) -> PhaseResult:
+        command = f"salt '*' state.apply test=True --out=json --static --timeout={2 * cli_timeout(self.timeout_s)}"
+        return self._salt("check", command, lambda out: (parse_dry_run(out, self.node_names), (), ""))
 
     def orchestrate(self) -> PhaseResult:
         # The orchestration's steps wait for their minions as salt's defaults say; the
