@@ -124,7 +124,7 @@ class Spike:
         if result.order:
             order = " -> ".join(f"{name} [{start:.2f}-{end:.2f}]" for name, start, end in result.order)
             self.emit(f"[orka] {self.name} {phase} order: {order}")
-        if phase == "apply":
+        if phase == "apply" and self.baseline:  # `orka converge` takes none: nothing to compare against
             self.record_left()
         return verdict
 
@@ -183,8 +183,7 @@ class Spike:
         entries: list[dict[str, Any]] = []
         counts = []
         for node, items in after.items():
-            baseline = self.baseline.get(node, {})
-            differs = changed(baseline, items, self.scenario.leaves.units) if node in self.baseline else []
+            differs = changed(self.baseline[node], items, self.scenario.leaves.units) if node in self.baseline else []
             counts.append(f"{node} {len(differs)}")
             entries.append(
                 {

@@ -23,18 +23,24 @@ FIXES = {
 }
 
 
-def _answers(command: list[str], timeout: float = 15) -> tuple[bool, str]:
-    """Run a probe command; (True, '') when it works, else (False, why)."""
+def _output(command: list[str], timeout: float = 15) -> tuple[str | None, str]:
+    """Run a probe command; (its output, '') when it works, else (None, why)."""
     if shutil.which(command[0]) is None:
-        return False, f"{command[0]} not found"
+        return None, f"{command[0]} not found"
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
-        return False, f"`{' '.join(command)}` did not answer in {timeout:.0f} s"
+        return None, f"`{' '.join(command)}` did not answer in {timeout:.0f} s"
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()
-        return False, f"`{' '.join(command)}` failed: {detail[-1] if detail else 'exit ' + str(result.returncode)}"
-    return True, ""
+        return None, f"`{' '.join(command)}` failed: {detail[-1] if detail else 'exit ' + str(result.returncode)}"
+    return result.stdout, ""
+
+
+def _answers(command: list[str], timeout: float = 15) -> tuple[bool, str]:
+    """Run a probe command; (True, '') when it works, else (False, why)."""
+    output, why = _output(command, timeout)
+    return output is not None, why
 
 
 def _docker() -> tuple[bool, str]:
@@ -50,13 +56,10 @@ def _libvirt() -> tuple[bool, str]:
     ok, why = _answers(["virsh", "-c", "qemu:///system", "version"])
     if not ok:
         return ok, why
-    if shutil.which("vagrant") is None:
-        return False, "vagrant not found"
-    try:
-        plugins = subprocess.run(["vagrant", "plugin", "list"], capture_output=True, text=True, timeout=15, check=False)
-    except subprocess.TimeoutExpired:
-        return False, "`vagrant plugin list` did not answer in 15 s"
-    if plugins.returncode != 0 or "vagrant-libvirt" not in plugins.stdout:
+    plugins, why = _output(["vagrant", "plugin", "list"])
+    if plugins is None:
+        return False, why
+    if "vagrant-libvirt" not in plugins:
         return False, "the vagrant-libvirt plugin is not installed"
     return True, ""
 

@@ -23,7 +23,8 @@ from _pytest.reports import TestReport
 from orka.plan.layout import node_names
 from orka.pytest_plugin import options
 from orka.pytest_plugin.terminal import line_writer
-from orka.results.fingerprint import compare, fingerprints_path, read_left
+from orka.report.equivalence import compare_node
+from orka.results.fingerprint import fingerprints_path, read_left
 from orka.results.store import read_records
 
 MODULE = "spikes/equivalence.py"
@@ -71,19 +72,17 @@ def equivalence_checks(config: pytest.Config) -> list[Check]:
                 props = [("scenario", scenario.name)] if several else []
                 props += [("method", first), ("compared_with", second), ("phase", PHASE), ("node", node)]
                 props.append(("duration_s", "0.000"))
-                mine = {m: left.get((scenario.name, m, node)) for m in (first, second)}
-                missing = [m for m, each in mine.items() if each is None]
-                if missing:
-                    why = f"{' and '.join(missing)} left no fingerprint on {node}: its apply did not run to the end"
+                comparison = compare_node(left, scenario.name, first, second, node)
+                differences = comparison.differences
+                if comparison.missing:
+                    why = f"{' and '.join(comparison.missing)} left no fingerprint on {node}: "
+                    why += "its apply did not run to the end"
                     checks.append((nodeid, "skipped", (MODULE, 0, f"Skipped: {why}"), props))
-                    continue
-                stale = [m for m, each in mine.items() if each is not None and not each.fresh]
-                if stale:
-                    why = f"{' and '.join(stale)}'s {node} was not fresh when its cluster came up (reused?): "
-                    checks.append((nodeid, "skipped", (MODULE, 0, f"Skipped: {why}nothing to compare against"), props))
-                    continue
-                differences = compare(node, {m: each for m, each in mine.items() if each is not None})
-                if differences:
+                elif comparison.stale:
+                    why = f"{' and '.join(comparison.stale)}'s {node} was not fresh when its cluster came up "
+                    why += "(reused?): nothing to compare against"
+                    checks.append((nodeid, "skipped", (MODULE, 0, f"Skipped: {why}"), props))
+                elif differences:
                     items = f"{len(differences)} item{'s' if len(differences) != 1 else ''}"
                     lines = [f"{first} and {second} left {node} differently ({items}):"]
                     lines += [f"  {d}" for d in differences]
@@ -105,11 +104,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if not options.results_path(config).exists():
         return
     checks = equivalence_checks(config)
+    failed = sum(outcome == "failed" for _, outcome, _, _ in checks)
     if checks:
-        failed = sum(outcome == "failed" for _, outcome, _, _ in checks)
         line_writer(config)(f"[orka] equivalence: {len(checks)} comparisons of the methods' nodes, {failed} differing")
     session.testscollected += len(checks)
     for check in checks:
         _emit(session, check)
-    if any(outcome == "failed" for _, outcome, _, _ in checks) and session.exitstatus == pytest.ExitCode.OK:
+    if failed and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

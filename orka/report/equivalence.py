@@ -42,6 +42,34 @@ class EquivalenceView:
     pairs: tuple[PairView, ...]
 
 
+@dataclass(frozen=True)
+class NodeComparison:
+    """Two methods' fingerprints of one node, compared, or why they could not be."""
+
+    node: str
+    missing: tuple[str, ...] = ()  # the methods that left no fingerprint there (their apply did not end)
+    stale: tuple[str, ...] = ()  # the methods whose node was not fresh when its cluster came up
+    differences: tuple[Difference, ...] = ()
+
+    @property
+    def compared(self) -> bool:
+        return not self.missing and not self.stale
+
+
+def compare_node(
+    left: Mapping[tuple[str, str, str], Left], scenario: str, first: str, second: str, node: str
+) -> NodeComparison:
+    mine = {m: left.get((scenario, m, node)) for m in (first, second)}
+    found = {m: each for m, each in mine.items() if each is not None}
+    missing = tuple(m for m in mine if m not in found)
+    if missing:
+        return NodeComparison(node, missing=missing)
+    stale = tuple(m for m, each in found.items() if not each.fresh)
+    if stale:
+        return NodeComparison(node, stale=stale)
+    return NodeComparison(node, differences=tuple(compare(node, found)))
+
+
 def _ordered(names: set[str]) -> tuple[str, ...]:
     rank = {name: i for i, name in enumerate(methods.names())}
     return tuple(sorted(names, key=lambda name: (rank.get(name, len(rank)), name)))
@@ -56,10 +84,11 @@ def equivalence_views(left: Mapping[tuple[str, str, str], Left]) -> list[Equival
         pairs = []
         for first, second in combinations(names, 2):
             both = sorted(n for m, n in mine if m == first and (second, n) in mine)
-            nodes = tuple(n for n in both if mine[(first, n)].fresh and mine[(second, n)].fresh)
-            found = [d for n in nodes for d in compare(n, {first: mine[(first, n)], second: mine[(second, n)]})]
-            stale = tuple(n for n in both if n not in nodes)
-            pairs.append(PairView(first, second, nodes, tuple(found), stale))
+            compared = [compare_node(left, scenario, first, second, n) for n in both]
+            nodes = tuple(c.node for c in compared if c.compared)
+            found = tuple(d for c in compared for d in c.differences)
+            stale = tuple(c.node for c in compared if c.stale)
+            pairs.append(PairView(first, second, nodes, found, stale))
         changed = {m: sum(len(each.changed) for (mm, _), each in mine.items() if mm == m) for m in names}
         views.append(EquivalenceView(scenario, names, changed, tuple(pairs)))
     return views

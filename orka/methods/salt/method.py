@@ -93,6 +93,10 @@ def _state_name(key: str, state: dict[str, Any]) -> str:
     return str(state.get("__id__") or (parts[1] if len(parts) > 1 else key))
 
 
+def _failed_detail(failed: list[tuple[str, dict[str, Any]]]) -> str:
+    return "failed: " + "; ".join(f"{_state_name(k, s)}: {s.get('comment', '')}" for k, s in failed)
+
+
 def outcome_from_states(node: str, ret: Any, changes_fail: bool) -> HostOutcome:
     """One minion's state.apply return: count failures and changes, name them."""
     if ret is None or ret == {}:
@@ -108,7 +112,7 @@ def outcome_from_states(node: str, ret: Any, changes_fail: bool) -> HostOutcome:
     ok = not failed and (not changes_fail or not changed)
     detail = ""
     if failed:
-        detail = "failed: " + "; ".join(f"{_state_name(k, s)}: {s.get('comment', '')}" for k, s in failed)
+        detail = _failed_detail(failed)
     elif changed:
         detail = "changed: " + ", ".join(sorted(_state_name(k, s) for k, s in changed))
     return HostOutcome(node, ok=ok, changed=len(changed), failed=len(failed), detail=detail)
@@ -124,7 +128,7 @@ def outcome_of_dry_run(node: str, ret: Any) -> HostOutcome:
     would = [(k, s) for k, s in states if s.get("result") is None or (s.get("result") and s.get("changes"))]
     detail = "would change: " + ", ".join(sorted(_state_name(k, s) for k, s in would)) if would else ""
     if failed:
-        detail = "failed: " + "; ".join(f"{_state_name(k, s)}: {s.get('comment', '')}" for k, s in failed)
+        detail = _failed_detail(failed)
     return HostOutcome(node, ok=not failed, changed=len(would), failed=len(failed), detail=detail)
 
 
@@ -291,18 +295,23 @@ class SaltMethod(Method):
         return self._salt("ping", command, lambda out: (parse_ping(out, self.node_names), (), ""))
 
     def apply(self, phase: str = "apply") -> PhaseResult:
-        # Half the command timeout: a minion busy with its first apply can be too busy to answer
+        changes_fail = phase == "idempotence"
+        return self._salt(
+            phase, self._state_apply(), lambda out: (parse_apply(out, self.node_names, changes_fail), (), "")
+        )
+
+    def dry_run(self) -> PhaseResult:
+        command = self._state_apply("test=True")
+        return self._salt("check", command, lambda out: (parse_dry_run(out, self.node_names), (), ""))
+
+    def _state_apply(self, *arguments: str) -> str:
+        # -t is half the command timeout: a minion busy with its first apply can be too busy to answer
         # find_job at all, so salt's patience is -t plus gather_job_timeout (a quarter, see
         # wait_ready), and it gives up on a minion still applying as if down. Measured at 25 nodes
         # on 2 cores: the first apply returned after 142-182 s; with -t a quarter (75 s) salt gave
         # up at 165 s on 24 of them. A minion really down still costs under the command timeout.
-        command = f"salt '*' state.apply --out=json --static --timeout={2 * cli_timeout(self.timeout_s)}"
-        changes_fail = phase == "idempotence"
-        return self._salt(phase, command, lambda out: (parse_apply(out, self.node_names, changes_fail), (), ""))
-
-    def dry_run(self) -> PhaseResult:
-        command = f"salt '*' state.apply test=True --out=json --static --timeout={2 * cli_timeout(self.timeout_s)}"
-        return self._salt("check", command, lambda out: (parse_dry_run(out, self.node_names), (), ""))
+        words = ["salt", "'*'", "state.apply", *arguments, "--out=json", "--static"]
+        return " ".join([*words, f"--timeout={2 * cli_timeout(self.timeout_s)}"])
 
     def orchestrate(self) -> PhaseResult:
         # The orchestration's steps wait for their minions as salt's defaults say; the
