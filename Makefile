@@ -12,8 +12,10 @@ export VAGRANT_CHECKPOINT_DISABLE := 1
 spike: host $(VENV)/.installed
 	$(BIN)/pytest spikes/ $(PYTEST_ARGS)
 
+# The unit tests on both cores (no cluster: they share nothing), then the integration tests one at a time.
 test: host $(VENV)/.installed
-	$(BIN)/pytest tests/ -m "not libvirt" $(PYTEST_ARGS)
+	$(BIN)/pytest tests/unit -n 2 $(PYTEST_ARGS)
+	$(BIN)/pytest tests/integration -m "not libvirt" $(PYTEST_ARGS)
 
 # The libvirt provider on real VMs, with orka's offline box (slow where the CPU is emulated).
 test-libvirt: host $(VENV)/.installed

@@ -26,6 +26,11 @@ leaves:
 # Variables every method reads: a Salt pillar key, an Ansible var, a custom task file's $var.
 vars:
   {var}: managed by orka
+# The drift phase's hand edits (content, mode + to, removed, stopped, deleted_user; nodes: one, all or a
+# position): each method's dry run must find them, its apply must repair them.
+drift:
+  edits:
+    - content: /srv/{name}/{name}.conf
 """
 
 SALT_TOP = """\

@@ -17,19 +17,30 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from orka import methods
 from orka.config.desired_state import BASELINE, Leaves, touched
+from orka.config.drift import edit_results, edit_script
 from orka.config.scenario import Scenario
 from orka.errors import ClusterError, OrkaError
 from orka.methods.base import Method, load_method
 from orka.progress import Emit, tagged
 from orka.providers.base import Cluster
 from orka.providers.pool import ClusterPool
-from orka.results.fingerprint import Fingerprint, changed, fingerprint_command, fingerprints_path, parse
+from orka.results.drift import score_node
+from orka.results.fingerprint import (
+    Fingerprint,
+    changed,
+    fingerprint_command,
+    fingerprints_path,
+    parse,
+    unchecked,
+)
 from orka.results.record import (
+    DRIFT,
     NOT_DEFINED,
     NOT_WRITTEN,
     HostOutcome,
@@ -40,7 +51,7 @@ from orka.results.record import (
     records,
 )
 from orka.results.store import append_records
-from orka.results.verdict import Expectations, judge
+from orka.results.verdict import Expectations, exit_code_problems, judge
 from orka.timings import FACTS, READINESS, timed
 
 UP = "up"
@@ -52,6 +63,7 @@ PREREQUISITES: dict[str, tuple[str, ...]] = {
     "apply": (),
     "idempotence": ("apply",),
     "orchestrate": ("apply",),
+    DRIFT: ("apply", "orchestrate"),  # the server as the method left it, whole
 }
 
 
@@ -72,6 +84,10 @@ class Spike:
         # Each node's fingerprint when the method's cluster came up: what its apply changed is compared.
         self.baseline: dict[str, Fingerprint] = {}
         self.fresh_nodes: set[str] = set()  # the nodes that held nothing of the desired state then
+        # What the apply changed on each node (fingerprint items), and the commands the checks ran there:
+        # the verify record names what no check looks at.
+        self.left_changed: dict[str, list[str]] = {}
+        self.check_commands: dict[str, list[str]] = {}
 
     @property
     def name(self) -> str:
@@ -98,11 +114,14 @@ class Spike:
             "idempotence": lambda: self.method.apply("idempotence"),
             "orchestrate": self.method.orchestrate,
             "check": self.method.dry_run,
+            DRIFT: self.drift,
         }
         if phase == "orchestrate" and not self.scenario.orchestration_of(self.name):
             return self.not_defined(
                 phase, f"{self.scenario.name} declares no orchestration for {self.name} (scenario.yaml `orchestrate:`)"
             )
+        if phase == DRIFT and not self.scenario.drift:
+            return self.not_defined(phase, f"{self.scenario.name} declares no hand edits (scenario.yaml `drift:`)")
         known: dict[str, Any] = {}
         leaves = self.scenario.leaves
         before = snapshots(self.cluster, self.node_names, leaves) if phase == "idempotence" and leaves else {}
@@ -185,6 +204,7 @@ class Spike:
         for node, items in after.items():
             differs = changed(self.baseline[node], items, self.scenario.leaves.units) if node in self.baseline else []
             counts.append(f"{node} {len(differs)}")
+            self.left_changed[node] = differs
             entries.append(
                 {
                     "run_id": self.context.run_id,
@@ -200,12 +220,60 @@ class Spike:
         append_records(fingerprints_path(self.results), entries)
         self.emit(f"[orka] {self.name} apply left (items changed per node): {', '.join(counts)}")
 
-    def record_check(self, node: str, check: str, ok: bool, duration_s: float, detail: str) -> None:
-        """One verification check on one node (the verify phase is made of these)."""
-        self.checks[(check, node)] = ok
+    def drift(self) -> PhaseResult:
+        """The scenario's hand edits made on the nodes, the method's dry run scored against them, its apply
+        repairing, each node's fingerprint compared with the one before the edits (orka.results.drift)."""
+        nodes = self.node_names
+        start = time.monotonic()
+        before = fingerprints(self.cluster, nodes, self.scenario, self.name)
+        unplaced = self.scenario.drift.unplaced(nodes)
+        if unplaced:
+            return PhaseResult(self.name, DRIFT, (), 0.0, error=f"{self.scenario.name}'s drift: {'; '.join(unplaced)}")
+        planned = {node: self.scenario.drift.on_node(node, nodes) for node in nodes}
+        scripts = {node: edit_script(edits) for node, edits in planned.items() if edits}
+        made = {node: edit_results(out, planned[node]) for node, out in as_root_each(self.cluster, scripts).items()}
+        for node, (done, failed) in made.items():
+            shown = "; ".join([*(str(e) for e in done), *failed])
+            self.emit(f"[orka] {self.name} drift: {node}: {len(done)} of {len(planned[node])} hand edits made: {shown}")
+        dry_run = self._sub_phase(self.method.dry_run, "check")
+        self.emit(f"[orka] {self.name} drift: dry run in {dry_run.duration_s:.1f} s: {dry_run.changed} items reported")
+        repair = self._sub_phase(lambda: self.method.apply("repair"), "repair")
+        self.emit(f"[orka] {self.name} drift: repair in {repair.duration_s:.1f} s: {repair.changed} changed")
+        back = fingerprints(self.cluster, nodes, self.scenario, self.name)
+        outcomes = []
+        for node in nodes:
+            done, failed = made.get(node, ([], []))
+            scored = score_node(
+                node, done, failed, dry_run.host(node), repair.host(node), back.get(node), before.get(node),
+                self.scenario.leaves.units,
+            )  # fmt: skip
+            facts = {**scored.facts, "dry_run_s": round(dry_run.duration_s, 3), "repair_s": round(repair.duration_s, 3)}
+            outcomes.append(replace(scored, facts=facts))
+        errors = [f"{what}: {p.error}" for what, p in (("dry run", dry_run), ("repair", repair)) if p.error]
+        raw = f"-- dry run --\n{dry_run.raw}\n-- repair --\n{repair.raw}"
+        return PhaseResult(
+            self.name, DRIFT, tuple(outcomes), time.monotonic() - start, raw=raw, error="; ".join(errors)
+        )
+
+    def _sub_phase(self, verb: Callable[[], PhaseResult], name: str) -> PhaseResult:
+        """A tool run inside a phase: a tool that raises gives a result with its error, as run() does."""
+        start = time.monotonic()
+        try:
+            result = verb()
+        except Exception as exc:
+            return PhaseResult(self.name, name, (), time.monotonic() - start, error=f"{type(exc).__name__}: {exc}")
+        problems = exit_code_problems(result, self.expectations())
+        return replace(result, error="; ".join([result.error, *problems]).strip("; ")) if problems else result
+
+    def record_check(
+        self, node: str, check: str, ok: bool, duration_s: float, detail: str, phase: str = VERIFY
+    ) -> None:
+        """One verification check on one node (the verify phase is made of these; drift's, after the repair)."""
+        if phase == VERIFY:
+            self.checks[(check, node)] = ok
         outcome = HostOutcome(node, ok=ok, failed=0 if ok else 1, detail=detail)
         verdict = PhaseVerdict(Verdict(), {node: Verdict(() if ok else (detail or f"{check} failed",))})
-        _, per_host = records(PhaseResult(self.name, VERIFY, (outcome,), duration_s), self.context, verdict)
+        _, per_host = records(PhaseResult(self.name, phase, (outcome,), duration_s), self.context, verdict)
         append_records(self.results, [{**per_host, "check": check}])
 
     def record_verify(self, expected: Iterable[tuple[str, str]]) -> PhaseVerdict:
@@ -226,6 +294,14 @@ class Spike:
         # One record, the whole phase's: the checks have theirs; its reasons name the nodes.
         verdict = PhaseVerdict(Verdict(tuple(f"{n}: {r}" for n, v in nodes.items() for r in v.reasons)), nodes)
         whole, *_ = records(result, self.context, verdict)
+        if self.left_changed and self.check_commands:
+            ignore = [*self.scenario.equivalence_ignore, *methods.descriptor(self.name).own_traces]
+            whole["facts"] = {
+                "unchecked": {
+                    node: unchecked(items, self.check_commands.get(node, ()), ignore)
+                    for node, items in self.left_changed.items()
+                }
+            }
         append_records(self.results, [whole])
         self.verdicts[VERIFY] = verdict
         return verdict
@@ -257,9 +333,16 @@ def freshness(cluster: Cluster, leaves: Leaves) -> tuple[HostOutcome, ...]:
 
 def as_root_on_each(cluster: Cluster, nodes: tuple[str, ...], command: str) -> dict[str, str]:
     """What a shell command run as root printed on each node, the nodes side by side."""
-    wrapped = f"sudo sh -c {_quoted(command)}"
+    return as_root_each(cluster, dict.fromkeys(nodes, command))
+
+
+def as_root_each(cluster: Cluster, commands: dict[str, str]) -> dict[str, str]:
+    """What each node's own shell command, run as root, printed there, the nodes side by side."""
+    if not commands:
+        return {}
+    nodes = list(commands)
     with ThreadPoolExecutor(max_workers=min(8, len(nodes))) as pool:
-        taken = list(pool.map(lambda node: cluster.run(node, wrapped).stdout, nodes))
+        taken = list(pool.map(lambda node: cluster.run(node, f"sudo sh -c {_quoted(commands[node])}").stdout, nodes))
     return dict(zip(nodes, taken, strict=True))
 
 

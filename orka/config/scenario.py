@@ -4,7 +4,8 @@
       scenario.yaml   optional: name, description, what the desired state leaves
                       (for the freshness probe, the idempotence check, an existing host's reset),
                       each method's orchestration entry point, variables, what may differ between
-                      the methods' nodes (equivalence.ignore)
+                      the methods' nodes (equivalence.ignore), the hand edits of the drift
+                      phase (drift:, orka.config.drift)
       salt/           a Salt tree (top.sls), optional orch/*.sls and pillar/ (its own top.sls)
       ansible/        playbook.yml, optional orchestrate.yml, roles/, group_vars/, host_vars/, ansible.cfg
       custom/         orka task files: desired_state.yml, optional orchestrate.yml
@@ -29,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from orka import methods
 from orka.config import REPO_ROOT
 from orka.config.desired_state import Leaves
+from orka.config.drift import Drift, DriftModel, drift_of
 
 SCENARIO_FILE = "scenario.yaml"
 CHECKS = "verify"
@@ -62,6 +64,7 @@ class _File(BaseModel):
     vars: dict[str, Any] = {}
     junit_package: str | None = None
     equivalence: _Equivalence = Field(default_factory=_Equivalence)
+    drift: DriftModel | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class Scenario:
     # What may differ between the methods' nodes ("kind name" patterns, such as "file /etc/app/generated-by").
     equivalence_ignore: tuple[str, ...] = ()
     naming_method: tuple[str, ...] = ()  # files whose content names the method: compared with the name masked
+    drift: Drift = field(default_factory=Drift)  # the hand edits of its drift phase (none: the phase is not defined)
 
     def folder(self, method: str) -> Path:
         return self.path / method
@@ -167,6 +171,7 @@ def load_scenario(path: Path) -> tuple[Scenario | None, list[str]]:
         junit_package=package,
         equivalence_ignore=tuple(model.equivalence.ignore),
         naming_method=tuple(model.equivalence.naming_method),
+        drift=drift_of(model.drift),
     ), []
 
 

@@ -1,7 +1,8 @@
 """The fixtures a scenario's checks (its verify/*.py) take, as Molecule's testinfra verifier gives them.
 
 `host` is testinfra's Host of the node under check, after the method's apply and
-orchestration ran there; `method` and `node` are the test's parameters; `role`
+orchestration ran there (a check run again after the drift phase: after its repair);
+`method` and `node` are the test's parameters; `role`
 is the node's (primary or secondary); `cluster` the nodes the method ran on.
 Not a plugin: these are given to the checks' modules alone (checks.py), so
 testinfra's own `host` stays what it is everywhere else.
@@ -10,11 +11,14 @@ testinfra's own `host` stays what it is everywhere else.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+from testinfra.backend.base import CommandResult
 from testinfra.host import Host
 
 from orka.providers.base import Cluster
+from orka.results.record import DRIFT
 from orka.spike import Spike
 
 PRIMARY = "primary"
@@ -60,8 +64,30 @@ def role(cluster: ClusterUnderTest, node: str) -> str:
     return cluster.role(node)
 
 
+class WatchedHost(Host):  # type: ignore[misc]  # testinfra has no type hints
+    """testinfra's Host of a node, writing down each command a check runs: what the checks look at."""
+
+    def __init__(self, host: Host, commands: list[str]) -> None:
+        super().__init__(host.backend)
+        self._commands = commands
+
+    def run(self, command: str, *args: str, **kwargs: Any) -> CommandResult:
+        self._commands.append(self.backend.quote(command, *args))
+        return super().run(command, *args, **kwargs)
+
+
 @pytest.fixture
-def host(pytestconfig: pytest.Config, spike: Spike, node: str) -> Host:
-    if not pytestconfig.getoption("verify_only"):
+def host(request: pytest.FixtureRequest, spike: Spike, node: str) -> Host:
+    if request.node.get_closest_marker(DRIFT):  # the check again, on the server the drift phase repaired
+        spike.ensure(DRIFT)
+        return spike.cluster.host(node)
+    if not request.config.getoption("verify_only"):
         spike.ensure("orchestrate")  # and apply before it, once per method (a scenario without one: apply alone)
-    return spike.cluster.host(node)
+    commands = spike.check_commands.setdefault(node, [])
+    key = (id(commands), node)
+    if key not in _watched:  # one per method's node: testinfra keeps what it learnt of the node (its OS) on it
+        _watched[key] = WatchedHost(spike.cluster.host(node), commands)
+    return _watched[key]
+
+
+_watched: dict[tuple[int, str], WatchedHost] = {}

@@ -1,5 +1,6 @@
 """Which tests a spike run has: parameters by scenario, method and node; each scenario x method's phases
-in order, then its checks; a scenario's own checks (its verify/ folder) collected with the spikes."""
+in order, then its checks, then its drift phase and (`test_<check>[<method>-<node>-repaired]`) its checks
+again on the repaired server; a scenario's own checks (its verify/ folder) collected with the spikes."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from orka.plan.layout import node_names
 from orka.pytest_plugin import options
 from orka.pytest_plugin.parallel import write_groups
 from orka.report import junit
+from orka.report.junit import REPAIRED
+from orka.results.record import DRIFT
 
+DRIFTED = pytest.mark.drift
 # (scenario, method) -> the (check, node) verify tests the run holds, for the verify phase's verdict as a whole
 EXPECTED_CHECKS = pytest.StashKey[dict[tuple[str, str], set[tuple[str, str]]]]()
 
@@ -29,11 +33,18 @@ def drives_a_method(item: pytest.Item) -> bool:
 
 
 def phase_of(item: pytest.Item) -> str:
-    """The phase a spike test checks: its `phase` marker, verify, or extra (beside the phases)."""
+    """The phase a spike test checks: its `phase` marker, verify, drift, or extra (beside the phases)."""
     marker = item.get_closest_marker("phase")
     if marker is not None:
         return str(marker.args[0])
-    return junit.VERIFY if item.get_closest_marker("verify") else junit.EXTRA
+    if item.get_closest_marker("verify"):
+        return junit.VERIFY
+    return DRIFT if item.get_closest_marker(DRIFT) else junit.EXTRA
+
+
+def is_check(item: pytest.Item) -> bool:
+    """A scenario's own check (of its verify/ folder): after the apply, or again after the drift's repair."""
+    return checks_of(item.path, options.settings(item.config)) is not None
 
 
 def checks_of(path: Path, settings: Settings) -> Scenario | None:
@@ -95,14 +106,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     nodes = node_names(settings.cluster)
     owner = checks_of(metafunc.definition.path, settings)
     if owner is not None:  # a scenario's check: each method the scenario is written for, on each node
+        mine = [m for m in settings.methods if m in owner.methods]
         params = [
             pytest.param(
                 m, n, id=f"{m}-{n}", marks=[getattr(pytest.mark, m), pytest.mark.xdist_group(m), pytest.mark.verify]
             )
-            for m in settings.methods
-            if m in owner.methods
+            for m in mine
             for n in nodes
         ]
+        if owner.drift:  # each check again on the server the method repaired after the hand edits
+            params += [
+                pytest.param(
+                    m, n, id=f"{m}-{n}-{REPAIRED}", marks=[getattr(pytest.mark, m), pytest.mark.xdist_group(m), DRIFTED]
+                )
+                for m in mine
+                for n in nodes
+            ]
         metafunc.parametrize(("method", "node"), params)
         return
     method = next((m for m in methods.names() if metafunc.definition.get_closest_marker(m)), None)
@@ -139,11 +158,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if item not in unselected]
 
     def position(item: pytest.Item) -> tuple[int, int, int]:
+        """Its phases, its checks, its drift phase, its checks again on the repaired server."""
         if not drives_a_method(item):
             return (-1, -1, 0)
         method = method_of(item)
-        verify = 1 if item.get_closest_marker("verify") else 0
-        return (scenarios[scenario_of(item).name], order.get(method, -1) if method else -1, verify)
+        stage = {junit.VERIFY: 1, DRIFT: 3 if is_check(item) else 2}.get(phase_of(item), 0)
+        return (scenarios[scenario_of(item).name], order.get(method, -1) if method else -1, stage)
 
     items.sort(key=position)
     expected: dict[tuple[str, str], set[tuple[str, str]]] = {}

@@ -3,7 +3,8 @@
 Per scenario, every pair of methods whose apply left a fingerprint: node by
 node (the same name is the same role and position on each method's cluster),
 the items either method changed whose values differ, less what the scenario
-and the methods' tools declare may differ.
+and the methods' tools declare may differ; and what each method changed that no check of the scenario
+looks at (unchecked changes: no command a check ran on the node named it).
 
     python -m orka.report.equivalence reports/fingerprints.json   # exit 1 and the differences, or 0
 """
@@ -11,14 +12,18 @@ and the methods' tools declare may differ.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
 from orka import methods
+from orka.report.records import Record
 from orka.results.fingerprint import Difference, Left, compare, read_left
 from orka.results.store import read_records
+
+VERIFY = "verify"
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,19 @@ def equivalence_views(left: Mapping[tuple[str, str, str], Left]) -> list[Equival
         changed = {m: sum(len(each.changed) for (mm, _), each in mine.items() if mm == m) for m in names}
         views.append(EquivalenceView(scenario, names, changed, tuple(pairs)))
     return views
+
+
+def unchecked_of(run: Sequence[Record]) -> dict[str, dict[str, list[tuple[str, int]]]]:
+    """scenario -> method -> (item, on how many nodes) of what its apply changed that no check looked at,
+    from each method's verify record (orka.results.fingerprint.unchecked)."""
+    found: dict[str, dict[str, list[tuple[str, int]]]] = {}
+    for record in run:
+        per_node = record.facts.get("unchecked") if record.phase == VERIFY and record.whole else None
+        if not isinstance(per_node, Mapping):
+            continue
+        counts = Counter(str(item) for items in per_node.values() if isinstance(items, list) for item in items)
+        found.setdefault(record.scenario, {})[record.method] = sorted(counts.items())
+    return found
 
 
 def latest_run_id(path: Path) -> str | None:

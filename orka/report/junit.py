@@ -4,7 +4,8 @@ Bamboo tracks a test build to build by its name, so a spike testcase's name
 and properties are a contract: `test_<what>[<method>-<node>]` for a check of
 one node (or `test_<what>` for a check of a whole phase), carrying the
 properties scenario, method, phase, node (when the name has one), duration_s
-(the phase's duration) and, for the verify checks, check. A comparison of two
+(the phase's duration) and, for the verify checks, check; a scenario's check run again after the drift
+phase's repair is `test_<what>[<method>-<node>-repaired]`, phase drift, with its check. A comparison of two
 methods' nodes is `test_same_server[<method>-<method>-<node>]`, phase
 equivalence, with the second method as the property compared_with. A run of several
 scenarios puts the scenario first: `test_<what>[<scenario>-<method>-<node>]`,
@@ -35,7 +36,7 @@ from orka import __version__, methods
 from orka.config import REPO_ROOT
 from orka.config.settings import Settings
 from orka.report.records import load_results, read_records
-from orka.results.record import PHASES
+from orka.results.record import DRIFT, PHASES
 
 DEFAULT_JUNIT = REPO_ROOT / "reports" / "junit.xml"
 #: The phase property of a method's test that checks something beside its phases (a hand command, a render).
@@ -50,6 +51,8 @@ PAIR_NAME = re.compile(
     r"^test_\w+\[(?P<method>[a-z]+)-(?P<compared_with>[a-z]+)-(?P<node>[A-Za-z0-9][A-Za-z0-9._-]*)\]$"
 )
 EQUIVALENCE = "equivalence"
+#: The id suffix of a scenario's check run again after the drift phase's repair: test_x[salt-orka-node-1-repaired].
+REPAIRED = "repaired"
 WHOLE_PHASE_NAME = re.compile(r"^test_\w+$")
 PARAMS = re.compile(r"^(?P<test>test_\w+)\[(?P<params>.+)\]$")
 COMPARISON = "comparison.html"
@@ -227,6 +230,10 @@ def _spike_case_problems(name: str, props: Mapping[str, str]) -> list[str]:
     name = _without_scenario(name, props.get("scenario", ""))
     if props.get("phase") == EQUIVALENCE:
         return _pair_case_problems(name, props)
+    if props.get("phase") == DRIFT and props.get("check"):  # a check run again after the drift's repair
+        if not name.endswith(f"-{REPAIRED}]"):
+            return [f"a check of the drift phase reads not test_<what>[<method>-<node>-{REPAIRED}]"]
+        name = name.removesuffix(f"-{REPAIRED}]") + "]"
     per_node = PER_NODE_NAME.match(name)
     if per_node is None and not WHOLE_PHASE_NAME.match(name):
         return ["the name reads neither test_<what>[<method>-<node>] nor test_<what> (a whole-phase test)"]

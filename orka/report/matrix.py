@@ -261,6 +261,19 @@ def _verify_cell(method: str, mine: Sequence[Record], expected: Sequence[str]) -
     )
 
 
+def _with_checks(cell: CellView, checks: Sequence[Record]) -> CellView:
+    """A phase's cell with the scenario's checks it ran again on each node (drift's, after the repair)."""
+    if not checks:
+        return cell
+    nodes = []
+    for node in cell.nodes:
+        done = [r for r in checks if r.node == node.node]
+        bad = tuple((r.check, r.detail or "failed") for r in done if not r.passed)
+        checked = tuple(dict.fromkeys(r.check for r in done))
+        nodes.append(dataclasses.replace(node, checks=len(done), failed_checks=bad, checked=checked))
+    return dataclasses.replace(cell, nodes=tuple(nodes))
+
+
 def _expected_nodes(mine: Sequence[Record]) -> tuple[str, ...]:
     """The method's nodes, as its `up` named them (every later phase must speak of each)."""
     return tuple(dict.fromkeys(r.node for r in mine if r.phase == "up" and r.node is not None))
@@ -312,7 +325,10 @@ def method_views(run: Sequence[Record], section: str = "") -> list[MethodView]:
             dataclasses.replace(
                 _verify_cell(name, [r for r in mine if r.phase == phase], expected)
                 if phase == "verify"
-                else _phase_cell(name, phase, [r for r in mine if r.phase == phase], expected),
+                else _with_checks(
+                    _phase_cell(name, phase, [r for r in mine if r.phase == phase and not r.check], expected),
+                    [r for r in mine if r.phase == phase and r.check],
+                ),
                 section=section,
             )
             for phase in PHASES

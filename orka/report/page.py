@@ -3,7 +3,8 @@
     orka report [--results reports/results.json] [--out reports/comparison.html]
 
 One self-contained HTML file that opens from disk (no network, no script): the
-matrix (matrix.py), the charts, the facts, the effort (effort.py), and when
+matrix (matrix.py), the charts, the facts, the effort (effort.py), the
+methods' equivalence (equivalence.py) and drift (drift.py), and when
 they exist the scale runs (scale.py), the methods under network latency
 (conditions.py) and the benchmark (bench.py). Jinja2 makes it from
 templates/comparison.html with autoescaping on, as tool output is full of `<`
@@ -26,8 +27,9 @@ from orka.files import write_atomically
 from orka.report.bench import bench_view
 from orka.report.charts import method_colors
 from orka.report.conditions import ConditionsView, conditions_view
+from orka.report.drift import drift_views
 from orka.report.effort import EffortView, count_effort
-from orka.report.equivalence import equivalence_views
+from orka.report.equivalence import equivalence_views, unchecked_of
 from orka.report.matrix import RAW_TAIL_LINES, MethodView, method_views, phase_chart, scenarios_of, settings_used
 from orka.report.records import Record, latest_run, load_results, of_latest_run
 from orka.report.scale import SCALE_PHASES, ScaleView, scale_view
@@ -120,6 +122,7 @@ def build_page(
     stamps = sorted(r.recorded_at for r in run if r.recorded_at)
     run_conditions = sorted({r.condition for r in run if r.condition != NORMAL})
     equivalence = equivalence_views(read_left(fingerprints_path(results_path), run_id))
+    drift = drift_views(run, scenarios_of(run), list(dict.fromkeys(m.name for m in methods)))
     return (
         _environment()
         .get_template(TEMPLATE)
@@ -147,6 +150,8 @@ def build_page(
             colors=method_colors([*(m.name for m in methods), *(r.method for r in (scale.rows if scale else ()))]),
             conditions=conditions,
             equivalence=equivalence,
+            unchecked=unchecked_of(run),
+            drift=drift,
             raw_tail_lines=RAW_TAIL_LINES,
         )
     )

@@ -75,6 +75,7 @@ class Record:
     condition: str = NORMAL
     recorded_at: str = ""
     settings: Mapping[str, Any] = field(default_factory=dict)
+    facts: Mapping[str, Any] = field(default_factory=dict)  # a phase's own figures for a node (drift's)
 
     @property
     def passed(self) -> bool:
@@ -123,6 +124,7 @@ _READERS: dict[str, Any] = {
     "order": _steps,
     "condition": lambda value: _text(value) or NORMAL,
     "settings": _mapping,
+    "facts": _mapping,
 }
 
 

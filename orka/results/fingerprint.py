@@ -126,6 +126,26 @@ def ignored(item: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(item, pattern) for pattern in patterns)
 
 
+def looked_at(item: str, commands: Iterable[str]) -> bool:
+    """Whether a check's commands on a node name an item ("kind name"): its path, user, group, package or unit
+    (with or without .service) as a word of its own, a socket by its port. "/etc/app" is not named by a
+    command on "/etc/app/app.conf", nor user "app" by one on "app-agent"."""
+    kind, _, name = item.partition(" ")
+    text = "\n".join(commands)
+    if kind == "socket":
+        port = name.rsplit(":", 1)[-1]
+        return port.isdigit() and re.search(rf"(?<![\w.]){port}(?!\d)", text) is not None
+    words = {name, name.removesuffix(".service")} if kind in ("unit", "unit-file") else {name}
+    return any(re.search(rf"(?<![\w./-]){re.escape(word)}(?![\w./-])", text) for word in words if word)
+
+
+def unchecked(items: Iterable[str], commands: Iterable[str], ignore: Iterable[str] = ()) -> list[str]:
+    """The items a method changed that no check's command named (what the scenario's checks never look at),
+    less what may differ between methods anyway (the scenario's ignore, the tool's own traces)."""
+    said = list(commands)
+    return sorted(item for item in items if not ignored(item, ignore) and not looked_at(item, said))
+
+
 def compare(node: str, left: Mapping[str, Left], ignore: Iterable[str] = ()) -> list[Difference]:
     """The items any of the methods changed on this node whose values differ between them.
 

@@ -19,7 +19,17 @@ NOT_WRITTEN = "not written"
 NOT_DEFINED = "not defined"
 # The records' condition when nothing was put on the network or the machines.
 NORMAL = "normal"
-PHASES = ("up", "ping", "apply", "idempotence", "orchestrate", "verify")
+DRIFT = "drift"
+PHASES = ("up", "ping", "apply", "idempotence", "orchestrate", "verify", DRIFT)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One item a tool names as changed, to change or failed: what it manages (a path, a unit, a user: the
+    tool's own name for it) and the tool's words."""
+
+    target: str
+    words: str
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,8 @@ class HostOutcome:
     failed: int = 0
     # Why it failed, or what changed (state or task names): what a reader needs first.
     detail: str = ""
+    items: tuple[Change, ...] = ()  # a dry run's: each item it would change or could not check
+    facts: Mapping[str, Any] = field(default_factory=dict)  # a phase's own figures for the node (drift's)
 
 
 @dataclass(frozen=True)
@@ -166,7 +178,7 @@ def records(result: PhaseResult, context: RunContext, verdict: PhaseVerdict) -> 
         per_host.append(
             {
                 **common,
-                **asdict(host),
+                **{k: v for k, v in asdict(host).items() if v or k not in ("items", "facts")},
                 "verdict": judged.word if judged else FAIL,
                 "reasons": list(judged.reasons) if judged else ["answered but is not a node of this cluster"],
                 "notes": list(judged.notes) if judged else [],

@@ -37,6 +37,7 @@ class TaskResult:
     msg: str
     start: float
     end: float
+    target: str = ""  # what the task manages: its path, or its name
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,7 @@ class Run:
             pass
         if not self.check:
             sh("groupadd", *(["--system"] if args.get("system") else []), name)
-        return True, "created group " + name
+        return True, ("would create group " if self.check else "created group ") + name
 
     def user(self, args):
         name = args["name"]
@@ -136,7 +136,7 @@ class Run:
                 argv += ["--shell", wanted["shell"]] if wanted["shell"] else []
                 argv += ["--gid", wanted["group"]] if wanted["group"] else []
                 sh(*argv, name)
-            return True, "created user " + name
+            return True, ("would create user " if self.check else "created user ") + name
         current = {"home": entry.pw_dir, "shell": entry.pw_shell, "group": grp.getgrgid(entry.pw_gid).gr_name}
         differs = [k for k, v in wanted.items() if v and current[k] != v]
         if not differs:
@@ -147,14 +147,22 @@ class Run:
             for key in differs:
                 argv += [flags[key], wanted[key]]
             sh(*argv, name)
-        return True, "changed {} of user {}".format(", ".join(differs), name)
+        verb = "would change" if self.check else "changed"
+        return True, "{} {} of user {}".format(verb, ", ".join(differs), name)
 
     def _ownership(self, path, args):
         """Owner, group and mode as asked; returns what changed."""
         changed = []
         stat = os.stat(path)
-        uid = pwd.getpwnam(args["owner"]).pw_uid if args.get("owner") else stat.st_uid
-        gid = grp.getgrnam(args["group"]).gr_gid if args.get("group") else stat.st_gid
+        try:
+            uid = pwd.getpwnam(args["owner"]).pw_uid if args.get("owner") else stat.st_uid
+            gid = grp.getgrnam(args["group"]).gr_gid if args.get("group") else stat.st_gid
+        except KeyError:
+            if not self.check:
+                raise
+            # A dry run does not make the user or group an earlier task would: the owner would change.
+            uid, gid = stat.st_uid, stat.st_gid
+            changed.append("owner (no {}:{} yet)".format(args.get("owner", ""), args.get("group", "")))
         if (uid, gid) != (stat.st_uid, stat.st_gid):
             changed.append("owner")
             if not self.check:
@@ -231,13 +239,15 @@ class Run:
         if self.changed_units and not self.check:
             sh("systemctl", "daemon-reload")
         if args.get("enabled") and sh("systemctl", "is-enabled", name, check=False).stdout.strip() != "enabled":
-            done.append("enabled")
+            done.append("would enable" if self.check else "enabled")
             if not self.check:
                 sh("systemctl", "enable", name)
         restart = any(task in self.changed_tasks for task in args.get("restart_on", []))
         active = sh("systemctl", "is-active", name, check=False).stdout.strip() == "active"
         if args.get("running") and (restart or not active):
-            done.append("restarted" if active else "started")
+            done.append(
+                ("would restart" if active else "would start") if self.check else ("restarted" if active else "started")
+            )
             if not self.check:
                 sh("systemctl", "restart" if active else "start", name)
         return bool(done), ", ".join(done) or "as wanted"
@@ -273,7 +283,10 @@ class Run:
             try:
                 if task["action"] not in self.ACTIONS:
                     raise TaskError("unknown action " + task["action"])
-                changed, msg = getattr(self, task["action"])(self.render(task["args"]))
+                args = self.render(task["args"])
+                # What the task manages, as a dry run's reader looks for it: its path, or its name.
+                result["target"] = str(args.get("path") or args.get("name") or "")
+                changed, msg = getattr(self, task["action"])(args)
                 result.update(changed=changed, msg=msg)
                 if changed:
                     self.changed_tasks.add(task["name"])

@@ -66,6 +66,16 @@ def test_orchestrate(spike: Spike, node: str) -> None:
     check_node(spike, "orchestrate", node)
 
 
+@pytest.mark.drift
+def test_drift_found_and_repaired(spike: Spike) -> None:
+    check_phase(spike, "drift")
+
+
+@pytest.mark.drift
+def test_drift(spike: Spike, node: str) -> None:
+    check_node(spike, "drift", node)
+
+
 def test_nodes_run_no_agent(spike: Spike) -> None:
     """Agentless: after the playbooks ran, no node holds or runs Salt or Ansible, nor the cluster's private key,
     which only the control node holds (spikes/no_agent.py)."""

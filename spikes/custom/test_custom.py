@@ -71,6 +71,16 @@ def test_orchestrate(spike: Spike, node: str) -> None:
     check_node(spike, "orchestrate", node)
 
 
+@pytest.mark.drift
+def test_drift_found_and_repaired(spike: Spike) -> None:
+    check_phase(spike, "drift")
+
+
+@pytest.mark.drift
+def test_drift(spike: Spike, node: str) -> None:
+    check_node(spike, "drift", node)
+
+
 def test_the_cli_a_plan_calls(spike: Spike, tmp_path: Path) -> None:
     """`orka run` as a Bamboo plan calls it: a dry run of the scenario's task file on a converged cluster
     changes nothing, JSON on request, exit 0; a task that fails on a host fails the plan."""

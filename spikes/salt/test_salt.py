@@ -69,6 +69,16 @@ def test_orchestrate(spike: Spike, node: str) -> None:
     check_node(spike, "orchestrate", node)
 
 
+@pytest.mark.drift
+def test_drift_found_and_repaired(spike: Spike) -> None:
+    check_phase(spike, "drift")
+
+
+@pytest.mark.drift
+def test_drift(spike: Spike, node: str) -> None:
+    check_node(spike, "drift", node)
+
+
 def test_states_render_for_the_redhat_family(spike: Spike) -> None:
     """No CentOS node can be had here: render the scenario's highstate with a RedHat os_family instead."""
     config = "/tmp/orka-redhat"

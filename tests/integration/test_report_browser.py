@@ -89,6 +89,9 @@ PROBE = """JSON.stringify((() => {
     })),
     equivalence: [...document.querySelectorAll('table.equivalence tbody tr')].map(r => ({
       pair: r.dataset.pair, status: r.dataset.status, text: r.textContent.replace(/\\s+/g, ' ').trim(), ...box(r)})),
+    drift: [...document.querySelectorAll('table.drift tbody tr[data-status]')].map(r => ({
+      method: r.dataset.method, status: r.dataset.status,
+      text: r.textContent.replace(/\\s+/g, ' ').trim(), ...box(r)})),
     scrollHeight: document.documentElement.scrollHeight,
   };
 })())"""
@@ -311,7 +314,7 @@ def test_the_page_opens_from_disk_whole_and_without_errors(browser: DevToolsPipe
     assert seen.requests == [seen.url], "the page loaded more than itself"
     probe = seen.probe
     assert probe["title"].startswith("orka: salt vs ansible vs custom")
-    # The matrix: three methods by six phases (up to verify), all drawn.
+    # The matrix: three methods by seven phases (up to drift), all drawn.
     assert probe["rows"] == ["salt", "ansible", "custom"]
     assert len(probe["cells"]) == 3 * len(PHASES)
     assert {(c["status"], c["label"]) for c in probe["cells"]} == {("pass", "PASS")}
@@ -336,6 +339,11 @@ def test_the_page_opens_from_disk_whole_and_without_errors(browser: DevToolsPipe
     assert "orka-node-2 file /opt/orka/.bashrc: salt absent, ansible f orka:orka 0644" in pairs["salt-ansible"]["text"]
     assert "python3-apt" not in pairs["salt-ansible"]["text"], "ansible's own traces are no difference"
     assert all(row["width"] > 600 and row["height"] > 20 for row in pairs.values()), pairs
+    # The drift: every method found the four hand edits, reported none on the primary, repaired every node.
+    drift = {row["method"]: row for row in probe["drift"]}
+    assert {m: row["status"] for m, row in drift.items()} == {"salt": "pass", "ansible": "pass", "custom": "pass"}
+    assert all(row["text"].split()[1:7] == ["4", "of", "4", "0", "3", "of"] for row in drift.values()), drift
+    assert all(row["width"] > 600 and row["height"] > 15 for row in drift.values()), drift
     # Nothing sticks out sideways at a common desktop width.
     assert probe["scrollWidth"] <= WIDTH
     # The screenshot is the whole page.

@@ -1,10 +1,12 @@
 """orka's two scenarios in one run, as a user runs several:
-`pytest spikes/ --scenario spikes/example --scenario spikes/web`.
+`pytest spikes/ --scenario spikes/example --scenario spikes/web -k "web or custom"`.
 
-Every scenario x method on a fresh cluster of its own (cluster orka-scenarios), each scenario's checks per
-method x node in JUnit under its own classname (the example's unchanged: spikes.test_desired_state), web's
-orchestrate "not defined" (it has none) as a skip while the example's runs, and the page's matrix of each
-scenario. The reports go to a folder of the test's own (ORKA_REPORTS), never to reports/.
+web with every method, its drift phase and its checks again after the repair; the example beside it with the
+custom method alone (`-k`: its salt and ansible run in full in `make spike`), each scenario x method on a fresh
+cluster of its own (cluster orka-scenarios), each scenario's checks per method x node in JUnit under its own
+classname (the example's unchanged: spikes.test_desired_state), web's orchestrate "not defined" (it has none)
+as a skip while the example's runs, and the page's matrix and drift table of each scenario. The reports go to
+a folder of the test's own (ORKA_REPORTS), never to reports/.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ CHECKS = (
 def web_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
     reports = tmp_path_factory.mktemp("scenario-reports")
     command = [sys.executable, "-m", "pytest", "spikes/", "--scenario", "spikes/example", "--scenario", "spikes/web"]
-    command += ["--cluster-name", "orka-scenarios"]
+    command += ["--cluster-name", "orka-scenarios", "-k", "web or custom"]
     command += ["-p", "no:cacheprovider", "--results", str(reports / "results.json")]
     run = subprocess.run(
         command, cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=1800,
@@ -58,7 +60,9 @@ def test_both_scenarios_pass_for_every_method(web_run: tuple[subprocess.Complete
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     for method in METHODS:
         assert f"[orka web/{method}] {method} orchestrate: not defined" in run.stdout
-        assert re.search(rf"\[orka example/{method}\] {method} orchestrate: ok in", run.stdout), run.stdout[-3000:]
+        assert re.search(rf"\[orka web/{method}\] {method} drift: ok in", run.stdout), run.stdout[-3000:]
+    assert re.search(r"\[orka example/custom\] custom orchestrate: ok in", run.stdout), run.stdout[-3000:]
+    assert "[orka example/salt]" not in run.stdout  # -k: the example's salt is make spike's
 
 
 def test_its_checks_are_in_junit_per_method_and_node(web_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
@@ -69,8 +73,11 @@ def test_its_checks_are_in_junit_per_method_and_node(web_run: tuple[subprocess.C
         for node in NODES:
             for check in CHECKS:
                 assert ("spikes.web.test_web", f"{check}[{method}-{node}]") in checks
-            for check in EXAMPLE_CHECKS:  # the names Bamboo has kept the example's history under
-                assert ("spikes.test_desired_state", f"{check}[{method}-{node}]") in checks
+                assert ("spikes.web.test_web", f"{check}[{method}-{node}-repaired]") in checks
+            assert (f"spikes.{method}.test_{method}", f"test_drift[web-{method}-{node}]") in checks
+    for node in NODES:
+        for check in EXAMPLE_CHECKS:  # the names Bamboo has kept the example's history under
+            assert ("spikes.test_desired_state", f"{check}[custom-{node}]") in checks
     skipped = [c for c in cases if c.find("skipped") is not None]
     assert skipped, "orchestrate is not defined for web: its tests skip"
     assert all("not defined" in (c.find("skipped").get("message") or "") for c in skipped)  # type: ignore[union-attr]
@@ -88,7 +95,24 @@ def test_the_records_and_page_carry_the_scenario(web_run: tuple[subprocess.Compl
     assert {r["scenario"] for r in records} == {"example", "web"}
     orchestrate = {(r["scenario"], r["verdict"]) for r in records if r["phase"] == "orchestrate" and r["node"] is None}
     assert orchestrate == {("web", "not defined"), ("example", "pass")}
+    drift = [r for r in records if r["phase"] == "drift" and r["node"] and not r.get("check")]
+    assert {(r["scenario"], r["method"]) for r in drift} == {("web", m) for m in METHODS} | {("example", "custom")}
+    for record in (r for r in drift if r["scenario"] == "web"):
+        # The proxy config edited on every node; the page removed and nginx stopped on the last as well.
+        assert record["verdict"] == "pass", record["reasons"]
+        made = 3 if record["node"] == NODES[-1] else 1
+        assert len(record["facts"]["found"]) == made, record["facts"]
+        assert record["facts"]["repaired"] is True
+    again = [r for r in records if r["phase"] == "drift" and r.get("check") and r["scenario"] == "web"]
+    assert len(again) == len(METHODS) * len(NODES) * len(CHECKS)
+    assert all(r["verdict"] == "pass" for r in again)
+    # What each method's apply changed that no check looks at, node by node, on its verify record.
+    verify = [r for r in records if r["phase"] == "verify" and r["node"] is None and r["scenario"] == "web"]
+    assert {r["method"] for r in verify} == set(METHODS)
+    assert all(set(r["facts"]["unchecked"]) == set(NODES) for r in verify), verify
     page = (reports / "comparison.html").read_text()
+    assert '<table class="drift" data-scenario="web">' in page
+    assert '<div class="unchecked" data-scenario="web">' in page
     assert 'data-scenario="web"' in page
     assert 'data-scenario="example"' in page
     assert 'data-status="not-defined"' in page

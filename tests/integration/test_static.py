@@ -190,14 +190,16 @@ def test_unreachable_hosts_are_named_each_with_the_fix(fleet: FleetUnderTest, tm
 
 
 def test_every_method_runs_on_the_fleet_and_orka_makes_no_machine(fleet: FleetUnderTest, tmp_path: Path) -> None:
-    """`pytest spikes/` with provider static: salt, ansible and custom, every phase and check, on every node."""
+    """`pytest spikes/` with provider static: salt, ansible and custom, every phase (drift aside) and check, on
+    every node."""
     checkout = tmp_path / "orka"
     shutil.copytree(REPO_ROOT, checkout, ignore=COPY_IGNORE, symlinks=True)
     settings = fleet_settings(fleet, tmp_path / "static.yaml", ["salt", "ansible", "custom"], listed_hosts())
     docker("exec", f"{NETWORK}-node-3", "groupadd", "--system", "orka")  # the team's own, before orka came
     junit = tmp_path / "junit.xml"
     command = [sys.executable, "-m", "pytest", "spikes/", "--settings", str(settings), "--cluster-name", CLUSTER]
-    command += ["-p", "no:cacheprovider", "--junitxml", str(junit), "-q", "-x"]
+    # The drift phase is the same on any provider: make spike and test_scenarios run it; here it is left out.
+    command += ["-p", "no:cacheprovider", "--junitxml", str(junit), "-q", "-x", "-m", "not drift"]
     start = time.monotonic()
     env = {k: v for k, v in os.environ.items() if k != "ORKA_REPORTS"}  # the reports go to the copy's reports/
     run = subprocess.run(command, cwd=checkout, env=env, capture_output=True, text=True, timeout=1800, check=False)

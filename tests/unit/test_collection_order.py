@@ -102,6 +102,13 @@ def is_verify(node_id: str) -> bool:
     return node_id.startswith(f"{CHECKS_FILE}::")
 
 
+def stage(node_id: str) -> int:
+    """0 a phase's test, 1 a check, 2 a drift test, 3 a check again after the drift's repair."""
+    if is_verify(node_id):
+        return 3 if node_id.endswith("-repaired]") else 1
+    return 2 if "::test_drift" in node_id else 0
+
+
 # The files as pytest finds them under spikes/ (each method's folder, then the checks), and named the other way round.
 NAMED_BACKWARDS = (CHECKS_FILE, "spikes/salt/", "spikes/custom/", "spikes/ansible/")
 
@@ -123,10 +130,10 @@ def test_each_method_runs_its_phases_then_its_checks_in_the_settings_order(
     assert [method for method, _ in groupby(order)] == list(methods)  # one method after another, never mixed
     for method in methods:
         block = [i for i in ids if method_of(i) == method]
-        kinds = [is_verify(i) for i in block]
-        assert kinds == sorted(kinds), f"{method}: a verification check before one of its phases"
-        assert any(kinds), f"{method}: no verification checks"
-        own = [i for i in block if not is_verify(i)]
+        stages = [stage(i) for i in block]
+        assert stages == sorted(stages), f"{method}: phases, checks, drift, checks again: {stages}"
+        assert set(stages) == {0, 1, 2, 3}, f"{method}: {sorted(set(stages))}"
+        own = [i for i in block if stage(i) == 0]
         assert all(i.startswith(f"spikes/{method}/") for i in own)
         positions = {}
         for phase in PHASES:

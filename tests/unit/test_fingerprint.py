@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from orka.report.equivalence import equivalence_views, main
+from orka.report.equivalence import equivalence_views, main, unchecked_of
+from orka.report.records import Record
 from orka.results.fingerprint import (
     ABSENT,
     Left,
@@ -20,8 +21,10 @@ from orka.results.fingerprint import (
     compare,
     fingerprint_command,
     fingerprints_path,
+    looked_at,
     parse,
     read_left,
+    unchecked,
 )
 
 DATA = Path(__file__).parent / "data" / "fingerprint"
@@ -185,3 +188,50 @@ def test_a_units_state_is_the_methods_change_where_it_made_the_unit_or_the_scena
     assert "unit systemd-tmpfiles-clean.service" in changed(fresh, after, units=["systemd-tmpfiles-clean"])
     # orka-agent's unit file is new: its state is the method's.
     assert "unit orka-agent.service" in changed(fresh, after)
+
+
+# What testinfra ran for the example's checks (as WatchedHost writes them down), and what the apply changed.
+CHECK_COMMANDS = [
+    "dpkg-query -f '${Status}' -W tree",
+    "getent passwd orka",
+    "getent group orka",
+    "stat -Lc%a /etc/orka/node.conf",
+    "cat /etc/orka/node.conf",
+    "systemctl is-active orka-agent",
+    "curl -fsS http://localhost:8080/",
+]
+
+
+@pytest.mark.parametrize(
+    ("item", "seen"),
+    [
+        ("file /etc/orka/node.conf", True),
+        ("file /etc/orka", False),  # a command on a file inside is no look at its folder
+        ("user orka", True),
+        ("package tree", True),
+        ("unit orka-agent.service", True),
+        ("unit-file orka-agent.service", True),
+        ("socket tcp 0.0.0.0:8080", True),  # by its port
+        ("socket tcp 0.0.0.0:80", False),
+        ("file /opt/orka/www/index.html", False),
+        ("package python3-apt", False),
+    ],
+)
+def test_an_item_is_looked_at_when_a_checks_command_names_it(item: str, seen: bool) -> None:
+    assert looked_at(item, CHECK_COMMANDS) is seen
+
+
+def test_the_unchecked_changes_leave_out_what_may_differ() -> None:
+    items = ["file /etc/orka", "file /etc/orka/node.conf", "package python3-apt", "user orka"]
+    assert unchecked(items, CHECK_COMMANDS, ignore=["package python3-*"]) == ["file /etc/orka"]
+
+
+def test_the_page_counts_each_methods_unchecked_items_over_its_nodes() -> None:
+    facts = {"unchecked": {"orka-node-1": ["file /etc/orka"], "orka-node-2": ["file /etc/orka", "user x"]}}
+    run = [
+        Record("r1", "salt", "verify", scenario="example", facts=facts),
+        Record("r1", "salt", "verify", scenario="example", node="orka-node-1", check="test_a"),
+        Record("r1", "custom", "verify", scenario="example", facts={"unchecked": {"orka-node-1": []}}),
+        Record("r1", "ansible", "apply", scenario="example", facts=facts),  # only verify's count
+    ]
+    assert unchecked_of(run) == {"example": {"salt": [("file /etc/orka", 2), ("user x", 1)], "custom": []}}

@@ -251,9 +251,9 @@ def test_all_green_every_cell_passes_with_its_time(render: RenderFn) -> None:
     assert "5/5 checks" in verify
     # The orchestration's steps ran one after the other.
     assert "2 steps in order" in page.cell("salt", "orchestrate").text()
-    # The total per method: salt 2.773 + 23.001 + 8.124 + 3.875 + 5.94.
+    # The total per method: salt 2.773 + 23.001 + 8.124 + 3.875 + 5.94 + drift 15.8.
     row = page.section("matrix").find("tr", data_method="salt")
-    assert "43.7 s" in row.find("td", class_="total-cell").text()
+    assert "59.5 s" in row.find("td", class_="total-cell").text()
     assert "None: every phase of every method that ran passed." in page.section("failures").text()
 
 
@@ -290,7 +290,7 @@ def test_failed_cell_says_fail_and_shows_the_node_and_why(render: RenderFn) -> N
     assert page.cell("ansible", "ping").attrs["data-status"] == "pass"
     assert page.cell("salt", "apply").attrs["data-status"] == "pass"
     card = next(c for c in page.dom.find_all("div") if "card" in c.classes() and "ansible" in c.text())
-    assert "2/6 phases passed" in card.text()  # up and ping
+    assert "2/7 phases passed" in card.text()  # up and ping
 
 
 def test_failure_shows_the_tools_output_escaped_in_details(render: RenderFn) -> None:
@@ -895,3 +895,47 @@ def test_records_of_an_older_orka_show_the_tools_result_and_say_so(tmp_path: Pat
     cell = Page(out.read_text(), parse(out.read_text())).cell("salt", "apply")
     assert cell.attrs["data-status"] == "pass"
     assert "recorded by an older orka: the tool's own result, not orka's verdict" in cell.text()
+
+
+# -- drift ---------------------------------------------------------------------
+
+
+def test_the_drift_section_shows_what_each_method_found_and_repaired(render: RenderFn) -> None:
+    """all_green's drift records are a real run's: every method found the example's four edits, reported
+    nothing on the primary (left alone), repaired every node, and its checks passed again."""
+    drift = render("all_green").section("drift")
+    for method in METHODS:
+        row = drift.find("tr", data_method=method, data_status="pass")
+        cells = [td.text() for td in row.find_all("td")]
+        assert cells[0] == "4 of 4", (method, cells)
+        assert cells[1] == "0"
+        assert cells[2] == "3 of 3"
+        assert cells[5].strip() == "15/15"
+    words = drift.find("tr", class_="drift-nodes", data_method="salt").text()
+    assert "found unit orka-agent: stopped" in words
+    assert "Service orka-agent is set to start" in words  # salt's own words
+    primary = drift.find("tr", class_="drift-nodes", data_method="salt").find("li", data_node="orka-node-1")
+    assert "left alone, nothing reported" in primary.text()
+
+
+def test_a_drift_missed_and_a_node_not_repaired_show_as_failures(tmp_path: Path) -> None:
+    data = records("all_green")
+    for record in data:
+        if record["method"] == "ansible" and record["phase"] == "drift" and record.get("node") == "orka-node-2":
+            if record.get("check"):
+                continue
+            record["verdict"] = "fail"
+            facts = record["facts"]
+            facts["missed"], facts["found"] = [facts["found"][1]["drift"]], facts["found"][:1]
+            facts["repaired"], facts["not_back"] = False, ["user orka"]
+    out = render_comparison(
+        write_records(tmp_path / "results.json", data), tmp_path / "page.html", bench_path=None, scale_dir=None
+    )
+    drift = Page(out.read_text(), parse(out.read_text())).section("drift")
+    row = drift.find("tr", data_method="ansible", data_status="fail")
+    assert row.find_all("td")[0].text() == "3 of 4"
+    assert row.find_all("td")[2].text() == "2 of 3"
+    words = " ".join(drift.find("tr", class_="drift-nodes", data_method="ansible").text().split())
+    assert "missed user orka: deleted" in words
+    assert "not back as before: user orka" in words
+    assert drift.find("tr", data_method="salt", data_status="pass")

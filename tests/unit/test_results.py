@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from orka.results.record import HostOutcome, PhaseResult, RunContext, records
+from orka.results.record import Change, HostOutcome, PhaseResult, RunContext, records
 from orka.results.store import append_records, read_records
 from orka.results.verdict import Expectations, judge
 
@@ -126,7 +126,18 @@ def test_records_are_the_whole_phase_then_one_per_host() -> None:
     assert (whole["ok"], whole["changed"], whole["failed"]) == (False, 3, 3)
     assert [r["node"] for r in per_host] == ["orka-node-1", "orka-node-2", "orka-node-3"]
     for record, host in zip(per_host, result.hosts, strict=True):
-        assert {k: record[k] for k in asdict(host)} == asdict(host)
+        shown = {k: v for k, v in asdict(host).items() if k not in ("items", "facts")}  # kept only when given
+        assert {k: record[k] for k in shown} == shown
+        assert "items" not in record
+        assert "facts" not in record
+
+
+def test_a_dry_runs_items_and_a_phases_facts_are_recorded_when_given() -> None:
+    host = HostOutcome("orka-node-3", ok=True, changed=1, items=(Change("/etc/a", "a: would change"),), facts={"x": 1})
+    result = PhaseResult("salt", "drift", (host,), 1.0)
+    _, record = records(result, CONTEXT, judge(result, Expectations(("orka-node-3",))))
+    assert list(record["items"]) == [{"target": "/etc/a", "words": "a: would change"}]
+    assert record["facts"] == {"x": 1}
 
 
 def test_every_record_carries_the_run_facts() -> None:

@@ -268,6 +268,7 @@ def test_run_report_to_dict() -> None:
                                 "msg": "content",
                                 "start": 10.0,
                                 "end": 11.0,
+                                "target": "",
                             }
                         ],
                     },
@@ -286,6 +287,7 @@ def test_run_report_to_dict() -> None:
                                 "msg": "TaskError: exit 3: boom",
                                 "start": 11.0,
                                 "end": 12.0,
+                                "target": "",
                             }
                         ],
                     },

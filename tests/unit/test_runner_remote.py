@@ -466,7 +466,7 @@ def test_run_stops_at_the_first_failed_task(tmp_path: Path) -> None:
 
 def test_results_carry_name_action_and_times(tmp_path: Path) -> None:
     results = run(task("ping", "p"), task("command", "c", run="true"))
-    assert [set(r) for r in results] == [{"task", "action", "changed", "failed", "msg", "start", "end"}] * 2
+    assert [set(r) for r in results] == [{"task", "action", "changed", "failed", "msg", "start", "end", "target"}] * 2
     assert [(r["task"], r["action"]) for r in results] == [("p", "ping"), ("c", "command")]
     for r in results:
         assert isinstance(r["start"], float)

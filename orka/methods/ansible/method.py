@@ -18,7 +18,7 @@ import yaml
 from orka.methods.ansible import CONFIG, DESCRIPTOR
 from orka.methods.base import MachineUnreachable, Method, MethodError
 from orka.plan import layout
-from orka.results.record import HostOutcome, PhaseResult
+from orka.results.record import Change, HostOutcome, PhaseResult
 
 CONTROL = DESCRIPTOR.masters[0].name
 # orka's callback, for orka's runs only: the hand commands keep Ansible's usual output.
@@ -75,7 +75,22 @@ def outcome_from_tasks(
     elif changed:
         detail = ("would change: " if dry_run else "changed: ") + ", ".join(changed)
     ok = not failed and (not changes_fail or not changed)
-    return HostOutcome(node, ok=ok, changed=len(changed), failed=len(failed), detail=detail)
+    items = tuple(_changes(tasks)) if dry_run else ()
+    return HostOutcome(node, ok=ok, changed=len(changed), failed=len(failed), detail=detail, items=items)
+
+
+def _changes(tasks: list[tuple[str, dict[str, Any]]]) -> list[Change]:
+    """A check-mode run's items: each task that would change or failed, once per target it names
+    (orka_json's `targets`: the result's path, dest or name, a diff's header, else the task's arguments)."""
+    changes = []
+    for name, result in tasks:
+        failed = result["status"] in (*FAILURES, "ignored")  # ignored: a failure the play let pass
+        if not result["changed"] and not failed:
+            continue
+        said = f"{result['status']}: {result['msg']}" if failed else "would change"
+        targets = [t for t in result.get("targets", []) if isinstance(t, str)] or [""]
+        changes += [Change(target, f"{name}: {said}") for target in targets]
+    return changes
 
 
 def parse_ping(stdout: str, nodes: list[str]) -> tuple[HostOutcome, ...]:

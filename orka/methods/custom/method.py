@@ -12,7 +12,7 @@ from pathlib import Path
 from orka import __version__
 from orka.methods.base import Method, MethodError
 from orka.methods.custom import DESCRIPTOR
-from orka.results.record import HostOutcome, PhaseResult
+from orka.results.record import Change, HostOutcome, PhaseResult
 from orka.runner import HostRun, RunReport, load_taskfile, parse_taskfile, run_taskfile
 
 PING = parse_taskfile("tasks: [{name: ping, ping: {}}]", "<ping>")
@@ -29,7 +29,14 @@ def outcome(runs: list[HostRun], node: str, changes_fail: bool, dry_run: bool = 
     verb = "would change" if dry_run else "changed"
     detail = "; ".join(errors + failed) or (f"{verb}: {', '.join(changed)}" if changed else "")
     ok = not errors and not failed and (not changes_fail or not changed)
-    return HostOutcome(node, ok=ok, changed=len(changed), failed=len(errors) + len(failed), detail=detail)
+    items = tuple(
+        Change(t.target, f"{t.task} ({t.action}): {'failed: ' if t.failed else ''}{t.msg}")
+        for r in mine
+        for t in r.results
+        if dry_run and (t.changed or t.failed)
+    )
+    failures = len(errors) + len(failed)
+    return HostOutcome(node, ok=ok, changed=len(changed), failed=failures, detail=detail, items=items)
 
 
 def step_order(report: RunReport) -> tuple[tuple[str, float, float], ...]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from orka.methods.base import MachineUnreachable, Method, MethodError
 from orka.methods.salt import DESCRIPTOR
-from orka.results.record import HostOutcome, PhaseResult
+from orka.results.record import Change, HostOutcome, PhaseResult
 
 MASTER = DESCRIPTOR.masters[0].name
 
@@ -129,7 +129,26 @@ def outcome_of_dry_run(node: str, ret: Any) -> HostOutcome:
     detail = "would change: " + ", ".join(sorted(_state_name(k, s) for k, s in would)) if would else ""
     if failed:
         detail = _failed_detail(failed)
-    return HostOutcome(node, ok=not failed, changed=len(would), failed=len(failed), detail=detail)
+    items = tuple(change for k, s in sorted(would + failed, key=_run_order) for change in _changes(k, s))
+    return HostOutcome(node, ok=not failed, changed=len(would), failed=len(failed), detail=detail, items=items)
+
+
+def _run_order(state: tuple[str, dict[str, Any]]) -> int:
+    number = state[1].get("__run_num__")
+    return number if isinstance(number, int) else 0
+
+
+def _changes(key: str, state: dict[str, Any]) -> list[Change]:
+    """A state's items: its name (a path, a service, a user), and the files a recursive state would change."""
+    parts = key.split("_|-")
+    function = f"{parts[0]}.{parts[-1]}" if len(parts) >= 4 else key
+    result = {None: "would change", False: "failed"}.get(state.get("result"), "would change")
+    comment = " ".join(str(state.get("comment", "")).split())  # salt wraps its comments over lines
+    words = f"{_state_name(key, state)} ({function}): {result}: {comment}"
+    changes = state.get("changes")
+    files = [k for k in changes if isinstance(k, str) and k.startswith("/")] if isinstance(changes, dict) else []
+    name = str(state.get("name", ""))
+    return [Change(target, words) for target in dict.fromkeys([name, *files]) if target]
 
 
 def parse_dry_run(stdout: str, nodes: list[str]) -> tuple[HostOutcome, ...]:

@@ -66,7 +66,25 @@ class CallbackModule(CallbackBase):
             "start": self.started.pop((host, result._task._uuid), None),
             "end": time.time(),
             "ping": data.get("ping"),
+            "targets": self._targets(result),
         }
+
+    @staticmethod
+    def _targets(result) -> list:
+        """What the task manages, as a dry run's reader looks for it: the paths and names its result gives
+        (a file's path or dest, a service's or user's name, a diff's header), else its own arguments."""
+        data = result._result
+        found = [data.get(key) for key in ("dest", "path", "name")]
+        diffs = data.get("diff")
+        for diff in diffs if isinstance(diffs, list) else [diffs] if isinstance(diffs, dict) else []:
+            found += [diff.get("before_header"), diff.get("after_header")]
+        args = getattr(result._task, "args", None) or {}
+        found += [args.get(key) for key in ("dest", "path", "name")]
+        targets = []
+        for value in found:
+            if isinstance(value, str) and value and "{{" not in value and value not in targets:
+                targets.append(value)
+        return targets
 
     def v2_runner_on_ok(self, result) -> None:
         self._record(result, "ok")
