@@ -13,7 +13,7 @@ from orka.config.preflight import check_files
 from orka.config.scenario import Scenario, load_scenario
 from orka.config.settings import Settings, load_settings, resolve_settings_path
 from orka.errors import OrkaError
-from orka.plan.layout import CLUSTER_NAME, DEFAULT_CLUSTER_NAME
+from orka.plan.layout import CLUSTER_NAME, DEFAULT_CLUSTER_NAME, default_cluster_name
 from orka.progress import to_stderr
 
 # orka.providers and orka.runner (testinfra, asyncssh) take a second to import:
@@ -311,7 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--settings", help="settings file (default: ORKA_SETTINGS or settings/user_settings.yaml)")
     common.add_argument("--cluster-size", type=int, help="number of nodes (overrides settings: cluster)")
     common.add_argument("--provider", help="auto, docker, virtualbox or libvirt (overrides settings: provider)")
-    common.add_argument("--name", default=DEFAULT_CLUSTER_NAME, help="cluster name (default: %(default)s)")
+    common.add_argument(
+        "--name", default=default_cluster_name(), help="cluster name (default: ORKA_CLUSTER's, else orka)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("up", parents=[common], help="bring a cluster up and keep it").set_defaults(func=cmd_up)
     commands.add_parser("status", parents=[common], help="show orka's clusters").set_defaults(func=cmd_status)

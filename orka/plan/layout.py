@@ -7,6 +7,7 @@ environment the plan's commands set (ORKA_PROVISION, ORKA_UPLOAD).
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import zlib
 
@@ -41,9 +42,17 @@ def remote_method_dir(method: str) -> str:
     return f"{REMOTE_METHODS}/{method}"
 
 
+def default_cluster_name() -> str:
+    """'orka', or ORKA_CLUSTER made a cluster name: a build server's key as it gives it
+    (Bamboo's ORKA-SPIKE-JOB1-12 becomes orka-spike-job1-12), so builds side by side never share one."""
+    given = os.environ.get("ORKA_CLUSTER", "").strip().lower()
+    name = re.sub(r"[^a-z0-9-]+", "-", given).strip("-")[:40].rstrip("-")
+    return name or DEFAULT_CLUSTER_NAME
+
+
 def cluster_name_for(worker_id: str | None, base: str | None = None) -> str:
-    """'orka' (or the given base name) for a plain run, 'orka-gw1' for pytest-xdist worker gw1."""
-    base = base or DEFAULT_CLUSTER_NAME
+    """'orka' (or the given base name, or ORKA_CLUSTER's) for a plain run, 'orka-gw1' for xdist worker gw1."""
+    base = base or default_cluster_name()
     if not worker_id or worker_id == "master":
         return base
     return f"{base}-{worker_id}"

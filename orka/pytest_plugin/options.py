@@ -37,7 +37,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="the spike run's records, replaced by each run (default: reports/results.json; "
         "reports/scale/<nodes>.json keeps a run per cluster size for the report's scale chart)",
     )
-    group.addoption("--cluster-name", help="the cluster's name, for its state in .orka/clusters/ (default: orka)")
+    group.addoption("--cluster-name", help="the cluster's name, in .orka/clusters/ (default: ORKA_CLUSTER, or orka)")
     group.addoption(
         "--verify-only",
         action="store_true",

@@ -1,4 +1,5 @@
-"""What a spike run leaves by itself: reports/junit.xml for Bamboo, reports/pytest.html, the comparison page."""
+"""What a spike run leaves by itself: reports/junit.xml for Bamboo, reports/pytest.html, the comparison page,
+and reports/bamboo.properties (the facts a Bamboo build shows)."""
 
 from __future__ import annotations
 
@@ -85,6 +86,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             line_writer(config)(f"[orka] no comparison report: {exc}")
         else:
             line_writer(config)(f"[orka] comparison report: {written}")
+            from orka.report.bamboo import FILE, write_facts
+            from orka.report.records import load_results
+
+            write_facts(load_results(results), reports / FILE)
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -43,7 +43,9 @@ def snapshot(folder: Path) -> set[Path]:
     return set(folder.rglob("*")) if folder.exists() else set()
 
 
-def collect(tmp_path: Path, methods: tuple[str, ...], paths: tuple[str, ...] = ("spikes/",)) -> Collected:
+def collect(
+    tmp_path: Path, methods: tuple[str, ...], paths: tuple[str, ...] = ("spikes/",), extra: tuple[str, ...] = ()
+) -> Collected:
     """`pytest PATHS --collect-only -q` with these methods; checks it left no reports and no cluster state."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     settings = tmp_path / "settings.yaml"
@@ -52,7 +54,7 @@ def collect(tmp_path: Path, methods: tuple[str, ...], paths: tuple[str, ...] = (
     env = {k: v for k, v in os.environ.items() if k not in ("ORKA_SETTINGS", "PYTEST_ADDOPTS")}
     env["ORKA_REPORTS"] = str(reports)
     state_before = snapshot(STATE)
-    command = [sys.executable, "-m", "pytest", *paths, "--collect-only", "-q", "-p", "no:cacheprovider"]
+    command = [sys.executable, "-m", "pytest", *paths, "--collect-only", "-q", "-p", "no:cacheprovider", *extra]
     result = subprocess.run(
         [*command, "--settings", str(settings)],
         cwd=REPO_ROOT,
@@ -154,3 +156,11 @@ def test_a_method_not_selected_is_deselected(collected: Collect) -> None:
     # Its own tests are deselected; its verification checks are never made for a method not selected.
     assert two.deselected == len([i for i in ansible if not is_verify(i)])
     assert sorted(two.ids) == sorted(i for i in every.ids if method_of(i) != "ansible")
+
+
+def test_verify_only_runs_the_checks_and_never_the_drift_phase(tmp_path: Path) -> None:
+    """`orka verify` (--verify-only on a kept cluster) runs the checks as the cluster is: no drift, no repair."""
+    ids = collect(tmp_path, ("custom",), ("spikes/example/verify/",), ("--verify-only", "-m", "custom")).ids
+    assert ids
+    assert all(is_verify(i) for i in ids)
+    assert not [i for i in ids if i.endswith("-repaired]")]
