@@ -12,9 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 
-from orka.config import REPO_ROOT
 from orka.config.settings import load_settings
 from orka.report import junit
 from orka.report.matrix import page_verdicts
@@ -309,20 +307,6 @@ def test_the_comparison_link_is_relative_to_the_html_report() -> None:
     assert '<a href="comparison.html">' in link
     elsewhere = junit.comparison_link(Path("/tmp/out/run.html"), reports / "comparison.html")
     assert '<a href="../../repo/reports/comparison.html">' in elsewhere
-
-
-def test_the_bamboo_plan_reads_the_junit_xml_a_spike_run_writes() -> None:
-    plan = yaml.safe_load((REPO_ROOT / "bamboo-specs" / "bamboo.yml").read_text())
-    assert plan["version"] == 2
-    (job_name,) = [job for stage in plan["stages"] for jobs in stage.values() for job in jobs["jobs"]]
-    job = plan[job_name]
-    assert [task["script"]["scripts"] for task in job["tasks"]] == [["make spike"]]
-    (parser,) = [t["any-task"] for t in job["final-tasks"] if "any-task" in t]
-    assert parser["plugin-key"] == "com.atlassian.bamboo.plugins.testresultparser:task.testresultparser.junit"
-    assert REPO_ROOT / parser["configuration"]["testResultsDirectory"] == junit.DEFAULT_JUNIT
-    assert job["artifacts"] == [
-        {"name": "reports", "location": "reports", "pattern": "**/*", "shared": False, "required": False}
-    ]
 
 
 # --- one verdict: what JUnit says of each phase is what the page shows -----------------------------
