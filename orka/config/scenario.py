@@ -77,7 +77,7 @@ class Scenario:
     orchestration: tuple[tuple[str, str], ...] = ()  # (method, entry point) of each method that has one
     variables: tuple[tuple[str, Any], ...] = ()
     checks: Path | None = None  # verify/, when there are checks
-    junit_package: str = ""  # the JUnit classname's package of its checks (Bamboo tracks tests by it)
+    junit_package: str = ""  # the package of its JUnit classnames, <package>.<method> (Bamboo tracks tests by them)
     # What may differ between the methods' nodes ("kind name" patterns, such as "file /etc/app/generated-by").
     equivalence_ignore: tuple[str, ...] = ()
     naming_method: tuple[str, ...] = ()  # files whose content names the method: compared with the name masked

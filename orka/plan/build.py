@@ -10,6 +10,7 @@ read) is here.
 
 from __future__ import annotations
 
+import ipaddress
 import shlex
 import shutil
 from collections.abc import Sequence
@@ -50,8 +51,11 @@ def needs_tools(role: str, selected: Sequence[str]) -> bool:
     return role != NODE_ROLE or any(methods.descriptor(name).agent_on_nodes for name in selected)
 
 
-def machines_of(settings: Settings, name: str, fleet: Fleet | None) -> tuple[MachineSpec, ...]:
-    """The masters the selected methods need, then the nodes: on the cluster's /24, or the fleet's hosts."""
+def machines_of(
+    settings: Settings, name: str, fleet: Fleet | None, subnet: ipaddress.IPv4Network | None = None
+) -> tuple[MachineSpec, ...]:
+    """The masters the selected methods need, then the nodes: on the cluster's /24 (the given one, else its
+    slot's), or the fleet's hosts."""
     selected = settings.methods
     node_tools = needs_tools(NODE_ROLE, selected)
     if fleet is not None:
@@ -65,7 +69,7 @@ def machines_of(settings: Settings, name: str, fleet: Fleet | None) -> tuple[Mac
             for i, h in enumerate(fleet.nodes)
         ]
         return tuple(masters + nodes)
-    base = layout.cluster_subnet(settings.subnet, layout.cluster_slot(name)).network_address
+    base = (subnet or layout.cluster_subnet(settings.subnet, layout.cluster_slot(name))).network_address
     first = layout.FIRST_NODE_HOST_PART
     masters = [
         MachineSpec(machine, role, str(base + part), tools=True) for _, machine, role, part in masters_of(selected)
@@ -144,10 +148,13 @@ def build_plan(
     tools_image: str = "",
     guest: str = "",
     fleet: Fleet | None = None,
+    subnet: ipaddress.IPv4Network | None = None,
 ) -> ClusterSpec:
-    """The plan of one cluster; stages each machine's upload in the cluster's state folder."""
+    """The plan of one cluster, on the given /24 (by default its slot's); stages each machine's upload in
+    the cluster's state folder."""
     paths = ClusterPaths.for_name(name)
-    machines = machines_of(settings, name, fleet)
+    subnet = subnet or layout.cluster_subnet(settings.subnet, layout.cluster_slot(name))
+    machines = machines_of(settings, name, fleet, subnet)
     inputs = PlanInputs(
         settings,
         machines,
@@ -174,7 +181,7 @@ def build_plan(
         cpus=settings.node.cpus,
         memory_mb=settings.node.memory_mb,
         boot_timeout_s=settings.timeouts.ready_s,
-        subnet="existing hosts" if fleet else str(layout.cluster_subnet(settings.subnet, layout.cluster_slot(name))),
+        subnet="existing hosts" if fleet else str(subnet),
         machines=tuple(planned),
         ssh_private_key=str(ssh_private_key),
         ssh_public_key=str(ssh_public_key or ""),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 import json
 import shlex
+import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
@@ -167,3 +168,7 @@ class Provider(abc.ABC):
     def has_leftovers(self, name: str) -> bool:
         """Whether anything of a cluster by this name exists without its plan (a killed run's)."""
         return False
+
+    def discard(self, name: str) -> None:
+        """Remove what preparing a cluster made (its state folder), when it goes no further."""
+        shutil.rmtree(ClusterPaths.for_name(name).state_dir, ignore_errors=True)

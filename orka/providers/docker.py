@@ -5,6 +5,7 @@ its recipe's hash; machines that install the tools run a layer of it with them i
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import shutil
 import subprocess
@@ -23,6 +24,7 @@ from orka.plan.sshconfig import SshEntry, multiplexed, render
 from orka.plan.state import CACHE_ROOT, INSTALL_TOOLS, WHEELHOUSE_PINS
 from orka.plan.wheelhouse import ensure_wheelhouse
 from orka.progress import Emit, run_showing, step
+from orka.providers import networks
 from orka.providers.vagrant import VagrantCluster, VagrantProvider
 
 IMAGE_REPOSITORY = "orka-node"
@@ -67,17 +69,24 @@ def remove_docker_leftovers(name: str | None, settle_s: float = 1.0) -> int:
     """
     removed = 0
     for attempt in range(10):
-        containers = docker_objects("container", name)
-        if containers:
-            subprocess.run(["docker", "rm", "-f", "-v", *containers], capture_output=True, check=False)
-        networks = docker_objects("network", name)
-        if networks:
-            subprocess.run(["docker", "network", "rm", *networks], capture_output=True, check=False)
-        removed += len(containers) + len(networks)
-        if attempt > 0 and not containers and not networks:
+        with networks.removing():
+            containers = docker_objects("container", name)
+            if containers:
+                subprocess.run(["docker", "rm", "-f", "-v", *containers], capture_output=True, check=False)
+            labelled_networks = docker_objects("network", name)
+            if labelled_networks:
+                subprocess.run(["docker", "network", "rm", *labelled_networks], capture_output=True, check=False)
+        removed += len(containers) + len(labelled_networks)
+        if attempt > 0 and not containers and not labelled_networks:
             break
         time.sleep(settle_s)
     return removed
+
+
+def remove_builder(container: str) -> None:
+    """An image's builder container goes the way a cluster's do: while no bring-up looks at the host's."""
+    with networks.removing():
+        subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
 
 
 def check_host_limits(machines: int) -> None:
@@ -161,7 +170,7 @@ def ensure_tools_image(base_tag: str, wheelhouse: Path, install_script: Path, lo
             return tag
         with step(emit, f"installing the wheelhouse's tools into image {tag}"):
             builder = f"orka-build-{tag.split(':', 1)[1]}"
-            subprocess.run(["docker", "rm", "-f", builder], capture_output=True, check=False)
+            remove_builder(builder)
             try:
                 run = subprocess.run(
                     [
@@ -186,7 +195,7 @@ def ensure_tools_image(base_tag: str, wheelhouse: Path, install_script: Path, lo
                 if commit.returncode != 0:
                     raise ImageError(f"docker commit of the tools image failed: {commit.stderr.strip()}")
             finally:
-                subprocess.run(["docker", "rm", "-f", builder], capture_output=True, check=False)
+                remove_builder(builder)
     return tag
 
 
@@ -194,6 +203,12 @@ def ensure_tools_image(base_tag: str, wheelhouse: Path, install_script: Path, lo
 
 
 class DockerCluster(VagrantCluster):
+    def up(self) -> None:
+        # Until its last container is being created, Vagrant inspects every network and container of the host:
+        # no other run removes one meanwhile.
+        with networks.looking() as lock:
+            self.vagrant_up(watch=networks.LastCreation(len(self.machines), lock.release))
+
     def write_ssh_config(self) -> None:
         """What `vagrant ssh-config` says, from the addresses `vagrant up` printed (a second Vagrant run
         costs 3-4 s of Ruby start-up); orka's key is the only one a container takes."""
@@ -235,6 +250,9 @@ class DockerProvider(VagrantProvider):
     def check_limits(self, settings: Settings) -> None:
         check_host_limits(settings.cluster + len(masters_of(settings.methods)))
 
+    def subnet(self, settings: Settings, name: str) -> ipaddress.IPv4Network:
+        return networks.claim_subnet(settings.subnet, name)
+
     def guest(self, settings: Settings) -> str:
         # Whatever system an image recipe builds, a container is Linux, and orka's provisioning asks
         # Vagrant for nothing more than a shell.
@@ -258,3 +276,7 @@ class DockerProvider(VagrantProvider):
 
     def has_leftovers(self, name: str) -> bool:
         return bool(docker_objects("container", name) or docker_objects("network", name))
+
+    def discard(self, name: str) -> None:
+        remove_docker_leftovers(name)  # the network prepare claimed
+        super().discard(name)

@@ -7,7 +7,6 @@ providers/base.py.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -52,15 +51,17 @@ def started(
     """
     paths = ClusterPaths.for_name(name)
     kept = read_spec(paths)
+    maker = chosen(settings, emit)
+    maker.check_name(name)
+    # Looked at before prepare, which may claim the cluster's network.
+    left_before = kept is not None or maker.has_leftovers(name)
     try:
-        maker = chosen(settings, emit)
-        maker.check_name(name)
         spec = maker.prepare(settings, name, emit)
         reused = reuse and kept is not None and cluster_for(kept, settings.timeouts, emit).is_running()
-        left = (kept is not None or maker.has_leftovers(name)) and not reused
+        left = left_before and not reused
     except BaseException:
-        if kept is None:  # stopped (Ctrl-C) before bring-up: the state folder prepare made goes too
-            shutil.rmtree(paths.state_dir, ignore_errors=True)
+        if kept is None:  # stopped (Ctrl-C) before bring-up: what prepare made (a network, the state folder) goes
+            maker.discard(name)
         raise
     cluster = maker.cluster(spec, settings.timeouts, emit)
     if reused:

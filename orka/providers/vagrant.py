@@ -10,13 +10,14 @@ is their own (what the machines are made from, how leftovers are found).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -81,12 +82,15 @@ class VagrantCluster(Cluster):
         )
 
     def up(self) -> None:
+        self.vagrant_up()
+
+    def vagrant_up(self, watch: Callable[[str], None] | None = None) -> None:
         write_spec(self.spec, self.paths)
         what = (
             f"vagrant up {self.name}: {len(self.masters)} master(s) + {len(self.nodes)} nodes on {self.spec.provider}"
         )
         with step(self.emit, what):
-            self.vagrant_cmd(["up", "--provision", f"--provider={self.spec.provider}"], self.timeouts.up_s)
+            self.vagrant_cmd(["up", "--provision", f"--provider={self.spec.provider}"], self.timeouts.up_s, watch=watch)
 
     def write_ssh_config(self) -> None:
         self.paths.ssh_config.write_text(multiplexed(str(self._vagrant.ssh_config()), self.paths.ssh_sockets))
@@ -126,8 +130,10 @@ class VagrantCluster(Cluster):
         if self.paths.dotfile.exists():
             self.vagrant_cmd(["destroy", "--force"], self.timeouts.up_s, check=False)
 
-    def vagrant_cmd(self, args: list[str], timeout: int, check: bool = True) -> None:
-        """Run vagrant, log everything, show progress lines, enforce a timeout."""
+    def vagrant_cmd(
+        self, args: list[str], timeout: int, check: bool = True, watch: Callable[[str], None] | None = None
+    ) -> None:
+        """Run vagrant, log everything, show progress lines (and each line to `watch`), enforce a timeout."""
         log_file = self.paths.log_file()
         log_file.parent.mkdir(parents=True, exist_ok=True)
         with log_file.open("a") as log:
@@ -154,6 +160,8 @@ class VagrantCluster(Cluster):
                         self.ssh_addresses[machine] = (host, port)
                     if any(marker in line for marker in PROGRESS_MARKERS):
                         self.emit(f"[orka]   {elapsed}  {line.strip()}")
+                    if watch is not None:
+                        watch(line)
                 code = process.wait()
             except BaseException:
                 _kill_group(process)
@@ -209,6 +217,10 @@ class VagrantProvider(Provider):
         """Vagrant's guest type of the machines, when known before they boot ("": Vagrant detects it)."""
         return ""
 
+    def subnet(self, settings: Settings, name: str) -> ipaddress.IPv4Network | None:
+        """The cluster's /24, where the provider claims one (None: its slot's)."""
+        return None
+
     def prepare(self, settings: Settings, name: str, emit: Emit) -> ClusterSpec:
         self.check_limits(settings)
         paths = ClusterPaths.for_name(name)
@@ -224,6 +236,7 @@ class VagrantProvider(Provider):
             image=image,
             tools_image=tools_image,
             guest=self.guest(settings),
+            subnet=self.subnet(settings, name),
         )
 
 

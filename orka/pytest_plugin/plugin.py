@@ -4,6 +4,7 @@ pytest_plugins = [
     "orka.pytest_plugin.options",
     "orka.pytest_plugin.collection",
     "orka.pytest_plugin.checks",
+    "orka.pytest_plugin.junit_names",
     "orka.pytest_plugin.fixtures",
     "orka.pytest_plugin.outcomes",
     "orka.pytest_plugin.reports",

@@ -1,16 +1,24 @@
 """What a spike run hands to Bamboo: reports/junit.xml and the facts shown with it.
 
-Bamboo tracks a test build to build by its name, so a spike testcase's name
-and properties are a contract: `test_<what>[<method>-<node>]` for a check of
-one node (or `test_<what>` for a check of a whole phase), carrying the
+Bamboo tracks a test build to build by its classname and name, groups tests
+by classname and shows the part after its last dot, and reads neither
+properties nor captured output. So a spike testcase's classname is
+`<junit_package>.<method>` (the scenario's package, by default
+`spikes.<scenario>`; the example's is `spikes`): Bamboo shows each method's
+tests together, as "salt", "ansible", "custom"; a comparison of two methods
+is in `<junit_package>.equivalence`. Its name is a contract too:
+`test_<what>[<method>-<node>]` for a test of one node (or `test_<what>` for a
+test of a whole phase), and a scenario's own check is named by its module
+first, `<module>.test_<what>[<method>-<node>]` (its class too, when it has
+one: `<module>.<Class>.test_<what>[...]`). The testcase carries the
 properties scenario, method, phase, node (when the name has one), duration_s
-(the phase's duration) and, for the verify checks, check; a scenario's check run again after the drift
-phase's repair is `test_<what>[<method>-<node>-repaired]`, phase drift, with its check. A comparison of two
-methods' nodes is `test_same_server[<method>-<method>-<node>]`, phase
-equivalence, with the second method as the property compared_with. A run of several
-scenarios puts the scenario first: `test_<what>[<scenario>-<method>-<node>]`,
-`test_<what>[<scenario>]`; a scenario's checks are named by their own module
-(classname `<junit_package>.<module>`), so they need no scenario in the name.
+(the phase's duration) and, for the verify checks, check; a scenario's check
+run again after the drift phase's repair is `<module>.test_<what>[<method>-<node>-repaired]`, phase
+drift, with its check. A comparison of two methods' nodes is
+`test_same_server[<method>-<method>-<node>]`, phase equivalence, with the
+second method as the property compared_with. A run of several scenarios puts
+the scenario first: `test_<what>[<scenario>-<method>-<node>]`,
+`test_<what>[<scenario>]`.
 `validate_junit` checks a file against that contract:
 
     python -m orka.report.junit reports/junit.xml    # exit 1 and the problems, or 0
@@ -45,7 +53,9 @@ VERIFY = "verify"
 #: The package (JUnit classname) of the spike tests.
 SPIKES_PACKAGE = "spikes"
 
-PER_NODE_NAME = re.compile(r"^test_\w+\[(?P<method>[a-z]+)-(?P<node>[A-Za-z0-9][A-Za-z0-9._-]*)\]$")
+#: A check's module (and class) before its test's name: test_desired_state.test_user[...], test_web.TestProxy.test_x.
+OWNER = r"(?:[A-Za-z_]\w*\.)*"
+PER_NODE_NAME = re.compile(rf"^{OWNER}test_\w+\[(?P<method>[a-z]+)-(?P<node>[A-Za-z0-9][A-Za-z0-9._-]*)\]$")
 #: A comparison of two methods' nodes (orka.pytest_plugin.equivalence): test_same_server[salt-ansible-orka-node-1].
 PAIR_NAME = re.compile(
     r"^test_\w+\[(?P<method>[a-z]+)-(?P<compared_with>[a-z]+)-(?P<node>[A-Za-z0-9][A-Za-z0-9._-]*)\]$"
@@ -53,9 +63,18 @@ PAIR_NAME = re.compile(
 EQUIVALENCE = "equivalence"
 #: The id suffix of a scenario's check run again after the drift phase's repair: test_x[salt-orka-node-1-repaired].
 REPAIRED = "repaired"
-WHOLE_PHASE_NAME = re.compile(r"^test_\w+$")
-PARAMS = re.compile(r"^(?P<test>test_\w+)\[(?P<params>.+)\]$")
+WHOLE_PHASE_NAME = re.compile(rf"^{OWNER}test_\w+$")
+PARAMS = re.compile(rf"^(?P<test>{OWNER}test_\w+)\[(?P<params>.+)\]$")
 COMPARISON = "comparison.html"
+
+
+def testcase_names(nodeid: str, package: str, method: str, phase: str, check: bool) -> tuple[str, str]:
+    """(classname, name) of a spike testcase: grouped by method (or as a comparison) under the scenario's
+    package; a scenario's check named by its module (and class) first, as several modules may share a name."""
+    module, *rest = nodeid.split("::")
+    group = EQUIVALENCE if phase == EQUIVALENCE else method
+    name = ".".join([Path(module).stem, *rest]) if check else rest[-1]
+    return f"{package}.{group}", name
 
 
 def case_properties(
@@ -205,7 +224,7 @@ def validate_junit(path: Path | str) -> list[str]:
         seen.add((classname, name))
         props = _properties(case)
         if classname.split(".")[0] == SPIKES_PACKAGE or props.get("phase"):
-            problems += [f"{label}: {problem}" for problem in _spike_case_problems(name, props)]
+            problems += [f"{label}: {problem}" for problem in _spike_case_problems(classname, name, props)]
     return problems
 
 
@@ -226,7 +245,10 @@ def _without_scenario(name: str, scenario: str) -> str:
     return name
 
 
-def _spike_case_problems(name: str, props: Mapping[str, str]) -> list[str]:
+def _spike_case_problems(classname: str, name: str, props: Mapping[str, str]) -> list[str]:
+    group = EQUIVALENCE if props.get("phase") == EQUIVALENCE else props.get("method", "")
+    if group and classname.rsplit(".", 1)[-1] != group:
+        return [f"the classname does not end in .{group}: Bamboo would not show it with the rest of {group}"]
     name = _without_scenario(name, props.get("scenario", ""))
     if props.get("phase") == EQUIVALENCE:
         return _pair_case_problems(name, props)

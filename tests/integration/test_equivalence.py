@@ -61,7 +61,7 @@ def test_each_node_names_the_item_with_both_values(unequal_run: Run) -> None:
     cases = {c.get("name"): c for c in ET.parse(reports / "junit.xml").getroot().iter("testcase")}
     for node in NODES:
         case = cases[f"test_same_server[ansible-custom-{node}]"]
-        assert case.get("classname") == "spikes.equivalence"
+        assert case.get("classname") == "spikes.unequal.equivalence"
         failure = case.find("failure")
         assert failure is not None
         found = DIFFERENCE.search(failure.get("message", ""))

@@ -3,10 +3,10 @@
 
 web with every method, its drift phase and its checks again after the repair; the example beside it with the
 custom method alone (`-k`: its salt and ansible run in full in `make spike`), each scenario x method on a fresh
-cluster of its own (cluster orka-scenarios), each scenario's checks per method x node in JUnit under its own
-classname (the example's unchanged: spikes.test_desired_state), web's orchestrate "not defined" (it has none)
-as a skip while the example's runs, and the page's matrix and drift table of each scenario. The reports go to
-a folder of the test's own (ORKA_REPORTS), never to reports/.
+cluster of its own (cluster orka-scenarios), each scenario's checks per method x node in JUnit in its
+method's class (spikes.web.salt; the example's package is spikes: spikes.custom), web's orchestrate
+"not defined" (it has none) as a skip while the example's runs, and the page's matrix and drift table of each
+scenario. The reports go to a folder of the test's own (ORKA_REPORTS), never to reports/.
 """
 
 from __future__ import annotations
@@ -72,12 +72,12 @@ def test_its_checks_are_in_junit_per_method_and_node(web_run: tuple[subprocess.C
     for method in METHODS:
         for node in NODES:
             for check in CHECKS:
-                assert ("spikes.web.test_web", f"{check}[{method}-{node}]") in checks
-                assert ("spikes.web.test_web", f"{check}[{method}-{node}-repaired]") in checks
-            assert (f"spikes.{method}.test_{method}", f"test_drift[web-{method}-{node}]") in checks
+                assert (f"spikes.web.{method}", f"test_web.{check}[{method}-{node}]") in checks
+                assert (f"spikes.web.{method}", f"test_web.{check}[{method}-{node}-repaired]") in checks
+            assert (f"spikes.web.{method}", f"test_drift[web-{method}-{node}]") in checks
     for node in NODES:
-        for check in EXAMPLE_CHECKS:  # the names Bamboo has kept the example's history under
-            assert ("spikes.test_desired_state", f"{check}[custom-{node}]") in checks
+        for check in EXAMPLE_CHECKS:  # the example's package is spikes: its custom tests are spikes.custom
+            assert ("spikes.custom", f"test_desired_state.{check}[custom-{node}]") in checks
     skipped = [c for c in cases if c.find("skipped") is not None]
     assert skipped, "orchestrate is not defined for web: its tests skip"
     assert all("not defined" in (c.find("skipped").get("message") or "") for c in skipped)  # type: ignore[union-attr]

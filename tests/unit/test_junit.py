@@ -61,6 +61,7 @@ def test_the_sample_has_a_testcase_per_phase_and_node() -> None:
         for node in NODES:
             case = names[f"test_{phase}[salt-{node}]"]
             assert props(case) == {
+                "scenario": "example",
                 "method": "salt",
                 "phase": phase,
                 "node": node,
@@ -70,7 +71,7 @@ def test_the_sample_has_a_testcase_per_phase_and_node() -> None:
     whole = names["test_highstate_converges"]
     assert props(whole)["phase"] == "apply"
     assert props(whole)["duration_s"] == props(names["test_apply[salt-orka-node-2]"])["duration_s"]
-    verify = props(names["test_node_conf[salt-orka-node-2]"])
+    verify = props(names["test_desired_state.test_node_conf[salt-orka-node-2]"])
     assert verify["phase"] == "verify"
     assert verify["check"] == "test_node_conf"
     assert verify["node"] == "orka-node-2"
@@ -118,7 +119,10 @@ BROKEN = {
     "case without method": (_drop("test_ping[salt-orka-node-1]", "method"), "no method property"),
     "case without phase": (_drop("test_highstate_converges", "phase"), "no phase property"),
     "case without duration": (_drop("test_idempotence[salt-orka-node-3]", "duration_s"), "no duration_s property"),
-    "verify case without check": (_drop("test_node_conf[salt-orka-node-1]", "check"), "no check property"),
+    "verify case without check": (
+        _drop("test_desired_state.test_node_conf[salt-orka-node-1]", "check"),
+        "no check property",
+    ),
     "name without method": (
         _rename("test_apply[salt-orka-node-2]", "test_apply[orka-node-2]"),
         "does not begin with a method",
@@ -140,7 +144,7 @@ def test_a_broken_variant_is_reported(tmp_path: Path, change: Callable[[ET.Eleme
 
 def test_a_problem_names_its_testcase(tmp_path: Path) -> None:
     (problem,) = junit.validate_junit(variant(tmp_path, _drop("test_apply[salt-orka-node-2]", "node")))
-    assert problem.startswith("spikes.salt.test_salt::test_apply[salt-orka-node-2]: ")
+    assert problem.startswith("spikes.salt::test_apply[salt-orka-node-2]: ")
 
 
 def test_no_testcases(tmp_path: Path) -> None:
@@ -214,7 +218,7 @@ def test_a_comparison_of_two_methods_names_both_and_the_node(
 
 def test_main_exits_0_on_a_good_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert junit.main([str(SAMPLE)]) == 0
-    assert "34 testcases, fine" in capsys.readouterr().out
+    assert "57 testcases, fine" in capsys.readouterr().out
 
 
 def test_main_exits_1_printing_the_problems(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -324,9 +328,8 @@ def test_a_recorded_run_says_on_the_page_what_junit_says_testcase_by_testcase() 
 
     assert junit.verdict_mismatches(cases, page) == []
     # Every phase testcase was matched: whole phases, each node of each, each verify check of each node.
-    assert (
-        len(cases) == 3 * (2 * 5 + 5 * 3) - 3 * 5 + 3 * 5 * 3 + 3 * 0
-    )  # 3 methods: 5 phases x (1 + 3 nodes), 15 checks
+    # 3 methods: 5 phases x (1 + 3 nodes), 15 checks, drift (1 + 3 nodes + the 15 checks again)
+    assert len(cases) == 3 * (5 * (1 + 3) + 15 + (1 + 3 + 15))
     assert all(page.get(key) is not None for key, _ in cases.values())
 
 
@@ -341,8 +344,8 @@ def test_a_testcase_that_failed_where_the_page_shows_pass_is_named(tmp_path: Pat
     )
 
     assert problems == [
-        "spikes.ansible.test_ansible::test_apply[ansible-orka-node-2]: failed, "
-        "the page shows PASS for ansible apply orka-node-2"
+        "spikes.ansible::test_apply[ansible-orka-node-2]: failed, "
+        "the page shows PASS for example ansible apply orka-node-2"
     ]
 
 
@@ -355,7 +358,7 @@ def test_a_record_whose_verdict_disagrees_with_its_testcase_is_named() -> None:
     problems = junit.verdict_mismatches(junit.testcase_verdicts(RUN / "junit.xml"), _page(records))
 
     assert problems == [
-        "spikes.salt.test_salt::test_second_highstate_changes_nothing: passed, the page shows FAIL for salt idempotence"
+        "spikes.salt::test_second_highstate_changes_nothing: passed, the page shows FAIL for example salt idempotence"
     ]
 
 
@@ -367,3 +370,55 @@ def test_python_m_orka_junit_with_results_checks_the_verdicts_agree(tmp_path: Pa
     ]
     (tmp_path / "results.json").write_text(json.dumps(broken))
     assert junit.main([str(RUN / "junit.xml"), "--results", str(tmp_path / "results.json")]) == 1
+
+
+# --- the names junit_names.py gives ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("nodeid", "package", "method", "phase", "check", "expected"),
+    [
+        (
+            "spikes/salt/test_salt.py::test_apply[salt-orka-node-1]",
+            "spikes", "salt", "apply", False,
+            ("spikes.salt", "test_apply[salt-orka-node-1]"),
+        ),
+        (
+            "spikes/example/verify/test_desired_state.py::test_node_conf[ansible-orka-node-2]",
+            "spikes", "ansible", "verify", True,
+            ("spikes.ansible", "test_desired_state.test_node_conf[ansible-orka-node-2]"),
+        ),
+        (
+            "../team/checks/verify/test_nginx.py::TestProxy::test_listens[web-custom-orka-node-3-repaired]",
+            "acme.web", "custom", "drift", True,
+            ("acme.web.custom", "test_nginx.TestProxy.test_listens[web-custom-orka-node-3-repaired]"),
+        ),
+        (
+            "spikes/equivalence.py::test_same_server[salt-ansible-orka-node-1]",
+            "spikes.web", "salt", "equivalence", False,
+            ("spikes.web.equivalence", "test_same_server[salt-ansible-orka-node-1]"),
+        ),
+    ],
+)  # fmt: skip
+def test_each_method_is_one_class_and_a_check_is_named_by_its_module(
+    nodeid: str, package: str, method: str, phase: str, check: bool, expected: tuple[str, str]
+) -> None:
+    classname, name = junit.testcase_names(nodeid, package, method, phase, check)
+    assert (classname, name) == expected
+    props = {"method": method, "phase": phase, "duration_s": "1.0", "node": "orka-node-1"}
+    if phase == "equivalence":
+        props["compared_with"] = "ansible"
+    if check:
+        props["check"] = name.split("[")[0].rsplit(".", 1)[-1]
+    # What it names is what validate_junit holds a spike testcase to (its node aside).
+    problems = junit._spike_case_problems(classname, name, {**props, "scenario": "web"})
+    assert not [p for p in problems if "classname" in p or "reads" in p], problems
+
+
+def test_a_testcase_outside_its_methods_class_is_named(tmp_path: Path) -> None:
+    (problem,) = junit.validate_junit(
+        variant(
+            tmp_path, lambda root: cases(root)["test_apply[salt-orka-node-2]"].set("classname", "spikes.salt.test_salt")
+        )
+    )
+    assert "does not end in .salt" in problem

@@ -1,10 +1,4 @@
-"""The pool's judgement of its own: did a failed `vagrant up` fail on another cluster's race? And what it does then.
-
-data/vagrant/up_raced.log is the end of a real `vagrant up` of 10 nodes that
-failed while other clusters were torn down on the same docker engine: a
-container and a network that Vagrant's docker provider was inspecting
-vanished under it.
-"""
+"""The pool: one cluster at a time, the same one while the methods stay, a failed bring-up raised as it came."""
 
 from __future__ import annotations
 
@@ -21,45 +15,7 @@ from orka.plan import state as cluster_module
 from orka.plan.state import ClusterPaths
 from orka.progress import Emit
 from orka.providers import pool as pool_module
-from orka.providers.pool import RACE_RETRIES, ClusterPool, docker_raced
-
-RACED = (Path(__file__).parent / "data" / "vagrant" / "up_raced.log").read_bytes()
-# A `vagrant up` that failed for a reason of its own: bringing it up again would fail again.
-OWN_FAILURE = b""" 41.0 s  ==> orka-node-1: Running provisioner: orka (shell)...
- 41.9 s      orka-node-1: /srv/orka/src/vagrant/provision/common.sh: line 12: salt-minion: command not found
- 42.0 s  The SSH command responded with a non-zero exit status. Vagrant
-"""
-
-
-def test_a_vanished_network_or_container_is_a_race(tmp_path: Path) -> None:
-    log = tmp_path / "up.log"
-    log.write_bytes(RACED)
-    assert docker_raced(log, 0)
-    for line in RACED.splitlines(keepends=True):
-        if b"not found" in line or b"No such object" in line:
-            alone = tmp_path / "one.log"
-            alone.write_bytes(line)
-            assert docker_raced(alone, 0), line
-
-
-def test_a_failure_of_the_cluster_itself_is_not(tmp_path: Path) -> None:
-    log = tmp_path / "up.log"
-    log.write_bytes(OWN_FAILURE)
-    assert not docker_raced(log, 0)
-
-
-def test_only_the_attempt_that_failed_is_read(tmp_path: Path) -> None:
-    """The log keeps every attempt: a race of an earlier attempt says nothing of this one."""
-    log = tmp_path / "up.log"
-    log.write_bytes(RACED + OWN_FAILURE)
-    assert not docker_raced(log, len(RACED))
-
-
-def test_no_log_is_no_race(tmp_path: Path) -> None:
-    assert not docker_raced(tmp_path / "missing.log", 0)
-
-
-# -- ClusterPool.get: retrying a bring-up that raced, one cluster at a time ----------------------------------------
+from orka.providers.pool import ClusterPool
 
 
 @dataclass(frozen=True)
@@ -160,42 +116,16 @@ def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, attempts: list[Attempt]
     return PoolRig(pool, bringups, log, emitted)
 
 
-def test_a_bring_up_that_raced_is_brought_up_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    r = rig(tmp_path, monkeypatch, [failed(RACED, 100), failed(RACED, 100), Attempt(b"up\n", 7)])
-    cluster = r.pool.get(("salt",), EXAMPLE)
-    assert isinstance(cluster, FakeCluster)
-    assert cluster.spec.methods == ("salt",)
-    assert r.pool.attempts == 3
-    assert r.pool.up_s == 7  # the attempt that came up, not the ones that raced
-    assert r.bringups.calls == [(("salt",), NAME, True, False)] * 3
-    again = [line for line in r.emitted if "up again" in line]
-    assert len(again) == 2
-    assert all(NAME in line for line in again)
-
-
-def test_a_race_every_time_is_raised_after_the_last_retry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    r = rig(tmp_path, monkeypatch, [failed(RACED)] * (RACE_RETRIES + 1) + [Attempt(b"up\n")])
+def test_a_failed_bring_up_is_raised_and_not_tried_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    r = rig(tmp_path, monkeypatch, [failed(b"network vanished\n"), Attempt(b"up\n")])
     with pytest.raises(ClusterError, match="failed"):
         r.pool.get(("salt",), EXAMPLE)
-    assert r.pool.attempts == RACE_RETRIES + 1
-    assert len(r.bringups.calls) == RACE_RETRIES + 1
-    assert len(r.bringups.attempts) == 1  # the attempt after the last retry never came
-    assert len([line for line in r.emitted if "up again" in line]) == RACE_RETRIES
-
-
-def test_a_failure_of_its_own_is_not_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The log already holds an earlier run's race: only what this attempt wrote counts."""
-    r = rig(tmp_path, monkeypatch, [failed(OWN_FAILURE), Attempt(b"up\n")], earlier_log=RACED)
-    with pytest.raises(ClusterError):
-        r.pool.get(("custom",), EXAMPLE)
-    assert r.pool.attempts == 1
     assert len(r.bringups.calls) == 1
-    assert not [line for line in r.emitted if "up again" in line]
-    assert r.log.read_bytes() == RACED + OWN_FAILURE
+    assert r.bringups.events == []
 
 
-def test_ctrl_c_is_never_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    r = rig(tmp_path, monkeypatch, [Attempt(RACED, raises=KeyboardInterrupt()), Attempt(b"up\n")])
+def test_ctrl_c_is_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    r = rig(tmp_path, monkeypatch, [Attempt(b"", raises=KeyboardInterrupt()), Attempt(b"up\n")])
     with pytest.raises(KeyboardInterrupt):
         r.pool.get(("custom",), EXAMPLE)
     assert len(r.bringups.calls) == 1
@@ -212,7 +142,7 @@ def test_other_methods_get_a_fresh_cluster_after_the_last_is_closed(
     assert custom is not salt
     assert custom.spec.methods == ("custom",)
     assert r.bringups.events == ["up salt", "closed salt", "up custom"]
-    assert (r.pool.attempts, r.pool.up_s) == (1, 5)
+    assert r.pool.up_s == 5
     r.pool.close()
     assert r.bringups.events == ["up salt", "closed salt", "up custom", "closed custom"]
     r.pool.close()  # twice is harmless

@@ -28,7 +28,7 @@ def test_the_example_and_web_scenarios_load() -> None:
     assert example is not None
     assert example.methods == ("salt", "ansible", "custom")
     assert example.orchestration_of("salt") == "orch.secondary"
-    assert example.junit_package == "spikes"  # its checks keep the names Bamboo knows
+    assert example.junit_package == "spikes"  # its classes: spikes.salt, spikes.ansible, spikes.custom
     web, problems = load_scenario(REPO_ROOT / "spikes" / "web")
     assert problems == []
     assert web is not None
@@ -112,7 +112,7 @@ def test_junit_names_with_a_scenario(name: str, props: dict[str, str], problem: 
     full = {**props, "method": "salt", "phase": "apply", "duration_s": "1.0"}
     if node:
         full["node"] = "orka-node-1"
-    problems = _spike_case_problems(name, full)
+    problems = _spike_case_problems("spikes.web.salt", name, full)
     assert (problem is None and problems == []) or any(problem in p for p in problems if problem), problems
 
 

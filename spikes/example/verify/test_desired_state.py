@@ -2,8 +2,9 @@
 
 orka runs each once per method x node (IDs like `salt-orka-node-2`), after
 that method's apply and orchestration, on that method's own cluster; each is
-a JUnit testcase (classname spikes.test_desired_state: scenario.yaml's
-junit_package) and a verify record in reports/results.json.
+a JUnit testcase (test_desired_state.<check>[<method>-<node>] in class
+spikes.<method>: scenario.yaml's junit_package) and a verify record in
+reports/results.json.
 """
 
 from __future__ import annotations
