@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -70,7 +71,10 @@ def final_cleanup() -> tuple[str, list[str]]:
 
 
 def build_env(build: str, reports: Path) -> dict[str, str]:
+    # A build's own environment: none of this run's, nor the make that runs it (make test's MAKEFLAGS would
+    # reach the build's make, and a make within a make reports the folders it enters).
     unwanted = {"PYTEST_ADDOPTS", "ORKA_SETTINGS", "ORKA_SPEC", "VAGRANT_DOTFILE_PATH", "ORKA_CLUSTER"}
+    unwanted |= {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"}
     env = {k: v for k, v in os.environ.items() if k not in unwanted and not k.startswith("PYTEST_XDIST")}
     env.update(ORKA_CLUSTER=build, ORKA_REPORTS=str(reports))
     return env
@@ -142,7 +146,11 @@ def test_two_builds_at_once_pass_and_each_cleans_up_its_own(tmp_path: Path, watc
     took = time.monotonic() - began
     for build, process in builds.items():
         assert process.returncode == 0, f"{build}:\n{outputs[build][-6000:]}"
-        assert " passed" in outputs[build].splitlines()[-1], outputs[build][-2000:]
+        summary = re.search(r"^=+ (?P<counts>.*) in [\d.]+s.*=+$", outputs[build], re.M)
+        assert summary is not None, outputs[build][-2000:]
+        assert "passed" in summary["counts"], summary[0]
+        assert "failed" not in summary["counts"], summary[0]
+        assert "error" not in summary["counts"], summary[0]
         assert validate_junit(reports[build] / "junit.xml") == []
     print(f"two builds side by side: {took:.0f} s")
 
