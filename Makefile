@@ -12,10 +12,12 @@ export VAGRANT_CHECKPOINT_DISABLE := 1
 spike: host $(VENV)/.installed
 	$(BIN)/pytest spikes/ $(PYTEST_ARGS)
 
-# The unit tests on both cores (no cluster: they share nothing), then the integration tests one at a time.
+# The unit tests on both cores (no cluster: they share nothing); the integration tests two modules at a time
+# (each module's clusters are its own, named and networked apart), then the one that takes every cluster down.
 test: host $(VENV)/.installed
 	$(BIN)/pytest tests/unit -n 2 $(PYTEST_ARGS)
-	$(BIN)/pytest tests/integration -m "not libvirt" $(PYTEST_ARGS)
+	$(BIN)/pytest tests/integration -n 2 -m "not libvirt and not alone" $(PYTEST_ARGS)
+	$(BIN)/pytest tests/integration -m "alone and not libvirt" $(PYTEST_ARGS)
 
 # The libvirt provider on real VMs, with orka's offline box (slow where the CPU is emulated).
 test-libvirt: host $(VENV)/.installed

@@ -31,8 +31,14 @@ def chosen(settings: Settings, emit: Emit) -> Provider:
 
 
 def prepare(settings: Settings, name: str, emit: Emit) -> ClusterSpec:
-    """Everything before bringing the cluster up: the provider's assets, the keys, the plan."""
+    """Everything before bringing the cluster up: the provider's assets, the keys, the plan (and, on docker,
+    the cluster's network, claimed: `discard` it when no bring-up follows)."""
     return chosen(settings, emit).prepare(settings, name, emit)
+
+
+def discard(settings: Settings, name: str, emit: Emit) -> None:
+    """Undo `prepare` of a cluster that is not brought up: its state folder and what its provider claimed."""
+    chosen(settings, emit).discard(name)
 
 
 @contextmanager

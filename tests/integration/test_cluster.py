@@ -27,7 +27,7 @@ from tests.integration.machine_checks import (
     assert_systemd_is_pid_1_and_running,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("cluster")]
 
 
 @pytest.fixture(scope="module")

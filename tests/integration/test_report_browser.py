@@ -43,7 +43,7 @@ from orka.results.fingerprint import changed, fingerprints_path, parse
 from orka.results.record import PHASES
 from tests.unit.test_report import bench_file
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("browser")]
 
 DATA = REPO_ROOT / "tests" / "unit" / "data" / "results"
 FINGERPRINTS = REPO_ROOT / "tests" / "unit" / "data" / "fingerprint"

@@ -34,14 +34,14 @@ from orka.plan.spec import ClusterSpec
 from orka.plan.state import ClusterPaths
 from orka.progress import to_stderr
 from orka.providers.base import Cluster
-from orka.providers.lifecycle import prepare, started
+from orka.providers.lifecycle import discard, prepare, started
 from orka.report.page import render_comparison
 from orka.results.record import RunContext
 from orka.results.store import read_records
 from orka.spike import Spike
 from orka.testing.leaks import load_known_key, private_key_files, scan_paths
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("security")]
 
 NAME = "orka-sec"
 OTHER = "orka-rogue"
@@ -107,7 +107,7 @@ def other_spec(settings: Settings, console: Console) -> Iterator[ClusterSpec]:
     except OrkaError as exc:
         pytest.fail(str(exc), pytrace=False)
     finally:
-        shutil.rmtree(ClusterPaths.for_name(OTHER).state_dir, ignore_errors=True)
+        discard(settings, OTHER, console)  # its state folder, and the network its plan claimed
 
 
 def state_dir(cluster: Cluster | ClusterSpec) -> Path:

@@ -34,7 +34,7 @@ from orka.progress import to_stderr
 from orka.providers.docker import ensure_image, ensure_tools_image
 from orka.providers.lifecycle import started
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("static")]
 
 NETWORK = "orka-fleet-test"
 SUBNET = "10.88.0.0/24"  # not 10.87.x, where orka's own clusters live

@@ -13,7 +13,7 @@ its run).
 machine: it runs in CI, and stops before that with a skip naming them when
 a cluster is on the machine that is someone else's (there before this
 session began, or another checkout's), and FAILS naming any other: a cluster
-an earlier test of this run left. Run it alone with `-k down_all`.
+an earlier test of this run left. make test runs it alone, after the others (marker `alone`).
 """
 
 from __future__ import annotations
@@ -409,6 +409,7 @@ def other_clusters() -> list[str]:
     return sorted(cluster_names() - {INTERRUPTED})
 
 
+@pytest.mark.alone
 def test_down_all_clears_a_killed_run(
     settings_file: Path, env: dict[str, str], clusters_before_session: frozenset[str], worker_id: str
 ) -> None:
