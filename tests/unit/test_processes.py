@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,10 @@ def spec(tmp_path: Path) -> Path:
 def started(spec: Path) -> Iterator[subprocess.Popen[bytes]]:
     """A long-running process started for the cluster, as orka starts vagrant: with ORKA_SPEC, in its own session."""
     child = subprocess.Popen(["sleep", "60"], env={**os.environ, "ORKA_SPEC": str(spec)}, start_new_session=True)
+    # Until it has exec'd, the child's /proc environ is still pytest's, without ORKA_SPEC.
+    deadline = time.monotonic() + 10
+    while b"ORKA_SPEC=" not in Path(f"/proc/{child.pid}/environ").read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.01)
     yield child
     child.kill()
     child.wait()
