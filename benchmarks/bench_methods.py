@@ -3,9 +3,14 @@
     python benchmarks/bench_methods.py                          # 3, 10 and 25 nodes, every tool, 1 run
     python benchmarks/bench_methods.py --sizes 3 --runs 3
     python benchmarks/bench_methods.py --sizes 10 --tools custom,ansible
+    python benchmarks/bench_methods.py --fleet 100 --runs 3      # 100 lightweight hosts (benchmarks/fleet.py)
 
 For each size N one cluster of N nodes (no masters) is brought up by orka as
-`orka-bench` and destroyed after. Every tool then drives the nodes over SSH
+`orka-bench` and destroyed after; with --fleet, N lightweight hosts instead
+(sshd and python3 in orka's node image, no systemd, root by key, on a network
+of their own), started by the benchmark with `docker run` and removed after,
+with this host's memory in use and load average recorded, and the runner's
+targets at that scale printed as met or not. Every tool then drives the nodes over SSH
 from this host, in three phases:
 
   ping    reach every node and run something as root; measured COLD: every
@@ -51,6 +56,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from fleet import fleet  # beside this script
+
 from orka.config import REPO_ROOT
 from orka.config.settings import load_settings
 from orka.plan.state import ClusterPaths
@@ -58,6 +65,7 @@ from orka.progress import to_stderr
 from orka.providers.base import Cluster
 from orka.providers.lifecycle import started
 from orka.runner import Inventory, RunReport, parse_taskfile, run_taskfile
+from orka.runner.inventory import load_inventory
 from orka.runner.ssh import read_ssh_config
 
 NAME = "orka-bench"
@@ -163,13 +171,13 @@ def ansible_playbook(tool: str) -> str:
     return yaml.safe_dump([play], sort_keys=False)
 
 
-def ansible_cfg(control_dir: Path) -> str:
+def ansible_cfg(control_dir: Path, forks: int) -> str:
     # orka/methods/ansible/scripts/ansible.cfg, plus who to be and which key (the spike's
     # control node has them in its inventory), and where the sockets go.
     # UserKnownHostsFile=/dev/null as in orka's ssh-config: the nodes are new each time.
     return textwrap.dedent(f"""\
         [defaults]
-        forks = 100
+        forks = {forks}
         host_key_checking = False
         interpreter_python = auto_silent
         gathering = smart
@@ -297,15 +305,20 @@ def report_problem(report: RunReport) -> str:
 
 
 class Bench:
-    def __init__(self, cluster: Cluster, work: Path) -> None:
-        self.cluster = cluster
-        self.inventory: Inventory = cluster.inventory("custom")
-        self.nodes = nodes_from_ssh_config(ClusterPaths.for_name(NAME).ssh_config, [n.name for n in cluster.nodes])
+    def __init__(self, nodes: list[Node], work: Path, inventory: Inventory | None = None) -> None:
+        """The tools against these nodes; the runner's inventory is the cluster's, else the one written here."""
+        self.nodes = nodes
         self.size = len(self.nodes)
         self.work = work
         self.ansible_cp = work / "ansible-cp"
         self.files: dict[str, Path] = {}
         self.write_files()
+        self.inventory: Inventory = inventory or load_inventory(self.files["runner-inventory"])
+
+    @classmethod
+    def of_cluster(cls, cluster: Cluster, work: Path) -> Bench:
+        nodes = nodes_from_ssh_config(ClusterPaths.for_name(NAME).ssh_config, [n.name for n in cluster.nodes])
+        return cls(nodes, work, cluster.inventory("custom"))
 
     def write(self, name: str, text: str, mode: int = 0o644) -> Path:
         path = self.work / name
@@ -317,7 +330,7 @@ class Bench:
         w = self.write
         self.files["runner-inventory"] = w("runner-inventory.yml", runner_inventory(self.nodes))
         self.files["ping-tasks"] = w("ping.yml", PING_TASKS + "\n")
-        self.files["ansible.cfg"] = w("ansible.cfg", ansible_cfg(self.ansible_cp))
+        self.files["ansible.cfg"] = w("ansible.cfg", ansible_cfg(self.ansible_cp, forks=max(self.size, 5)))
         self.files["ansible-inventory"] = w("ansible-hosts.ini", ansible_inventory(self.nodes))
         self.files["pyinfra-inventory"] = w("pyinfra_inventory.py", pyinfra_inventory(self.nodes, self.work / "kh"))
         (self.work / "kh").touch()
@@ -505,8 +518,10 @@ def median_of(records: list[dict[str, Any]], size: int, tool: str, phase: str) -
     return (statistics.median(valid) if valid else None), len(valid) != len(mine)
 
 
-def print_table(records: list[dict[str, Any]], size: int, tools: list[str], runs: int) -> dict[str, Any]:
-    print(f"\n{size} nodes, docker provider, from this host over SSH; median of {runs} run(s)")
+def print_table(
+    records: list[dict[str, Any]], size: int, tools: list[str], runs: int, kind: str = "nodes, docker provider"
+) -> dict[str, Any]:
+    print(f"\n{size} {kind}, from this host over SSH; median of {runs} run(s)")
     for note in NOTES:
         print(f"  * {note}")
     print(f"  {'tool':<18}" + "".join(f"{HEADINGS[p]:>13}" for p in PHASES) + "   changes (apply, 2nd apply)")
@@ -551,46 +566,86 @@ def measure_size(size: int, tools: list[str], runs: int, records: list[dict[str,
     with started(settings, name=NAME, emit=emit) as cluster, tempfile.TemporaryDirectory(prefix="orka-bm-") as tmp:
         bring_up = time.monotonic() - start
         emit(f"[bench] {size} nodes: cluster ready in {bring_up:.1f} s")
-        bench = Bench(cluster, Path(tmp))
-        try:
-            for run in range(1, runs + 1):
-                bench.reset(tools)
-                for tool in tools:
-                    closed = bench.cold()
-                    emit(f"[bench] {size} nodes, run {run}/{runs}, {tool}: closed {closed} SSH connection(s)")
-                    for phase in PHASES:
-                        outcome = bench.run(tool, phase)
-                        problem = outcome.problem
-                        if outcome.ok and phase != "ping":
-                            problem = bench.verify(tool)
-                            if problem:
-                                problem = "nodes do not hold the result: " + problem
-                        valid = outcome.ok and not problem
-                        if valid and phase == "apply2" and outcome.changed:
-                            problem = f"not idempotent: {outcome.changed} change(s)"
-                        if valid and phase == "apply" and outcome.changed == 0:
-                            problem = "changed nothing on a first apply"
-                        records.append(
-                            {
-                                "size": size,
-                                "run": run,
-                                "tool": tool,
-                                "phase": phase,
-                                "seconds": round(outcome.seconds, 3),
-                                "valid": valid,
-                                "exit_code": outcome.exit_code,
-                                "changed": outcome.changed,
-                                "problem": problem,
-                                "output": outcome.output,
-                            }
-                        )
-                        status = "ok" if valid else "INVALID"
-                        extra = f" ({problem})" if problem else ""
-                        changes = "" if outcome.changed is None else f", {outcome.changed} change(s)"
-                        emit(f"[bench]   {tool:<10} {phase:<6} {outcome.seconds:7.2f} s  {status}{changes}{extra}")
-        finally:
-            bench.cold()
+        measure(Bench.of_cluster(cluster, Path(tmp)), size, tools, runs, records)
     return bring_up
+
+
+def measure_fleet(size: int, tools: list[str], runs: int, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Measure every tool on a fleet of size lightweight hosts; what the fleet took and used."""
+    with tempfile.TemporaryDirectory(prefix="orka-bm-fleet-") as tmp, fleet(size, Path(tmp), emit) as hosts:
+        nodes = [Node(h.name, h.address, "root", str(hosts.key), 22) for h in hosts.hosts]
+        before = host_usage()
+        measure(Bench(nodes, Path(tmp)), size, tools, runs, records, kind="fleet")
+        return {"started_s": round(hosts.started_s, 1), "usage": host_usage(), "usage_before": before}
+
+
+def fleet_targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue #22's targets for the runner on a fleet, printed as met or not."""
+    found = []
+    custom, pyinfra = summary.get("custom", {}), summary.get("pyinfra", {})
+    if custom.get("apply") is not None and pyinfra.get("apply"):
+        found.append(("custom apply against pyinfra's", custom["apply"] / pyinfra["apply"], 0.25, "x"))
+    if custom.get("ping") is not None:
+        found.append(("custom ping", custom["ping"], 2.0, " s"))
+    targets = []
+    for what, value, limit, unit in found:
+        met = value <= limit
+        print(f"  [{'met' if met else 'NOT met'}] {what}: {value:.2f}{unit} (target at most {limit:g}{unit})")
+        targets.append({"target": what, "value": round(value, 3), "limit": limit, "met": met})
+    return targets
+
+
+def host_usage() -> dict[str, float]:
+    """What this host has in use: memory (MiB) and the load average."""
+    info = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines() if ":" in line)
+    kib = {key: float(value.split()[0]) for key, value in info.items() if value.strip().endswith("kB")}
+    load = os.getloadavg()
+    return {"memory_used_mib": round((kib["MemTotal"] - kib["MemAvailable"]) / 1024), "load_1m": round(load[0], 2)}
+
+
+def measure(
+    bench: Bench, size: int, tools: list[str], runs: int, records: list[dict[str, Any]], kind: str = "cluster"
+) -> None:
+    """Every tool, every phase, runs times, on the bench's nodes; one record per tool x phase x run."""
+    try:
+        for run in range(1, runs + 1):
+            bench.reset(tools)
+            for tool in tools:
+                closed = bench.cold()
+                emit(f"[bench] {size} nodes, run {run}/{runs}, {tool}: closed {closed} SSH connection(s)")
+                for phase in PHASES:
+                    outcome = bench.run(tool, phase)
+                    problem = outcome.problem
+                    if outcome.ok and phase != "ping":
+                        problem = bench.verify(tool)
+                        if problem:
+                            problem = "nodes do not hold the result: " + problem
+                    valid = outcome.ok and not problem
+                    if valid and phase == "apply2" and outcome.changed:
+                        problem = f"not idempotent: {outcome.changed} change(s)"
+                    if valid and phase == "apply" and outcome.changed == 0:
+                        problem = "changed nothing on a first apply"
+                    records.append(
+                        {
+                            "size": size,
+                            "kind": kind,
+                            "run": run,
+                            "tool": tool,
+                            "phase": phase,
+                            "seconds": round(outcome.seconds, 3),
+                            "valid": valid,
+                            "exit_code": outcome.exit_code,
+                            "changed": outcome.changed,
+                            "problem": problem,
+                            "output": outcome.output,
+                        }
+                    )
+                    status = "ok" if valid else "INVALID"
+                    extra = f" ({problem})" if problem else ""
+                    changes = "" if outcome.changed is None else f", {outcome.changed} change(s)"
+                    emit(f"[bench]   {tool:<10} {phase:<6} {outcome.seconds:7.2f} s  {status}{changes}{extra}")
+    finally:
+        bench.cold()
 
 
 def main() -> int:
@@ -602,11 +657,15 @@ def bench(argv: list[str]) -> int:
     parser.add_argument("--sizes", default="3,10,25", help="comma-separated cluster sizes (default: %(default)s)")
     parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated, of %(default)s")
     parser.add_argument("--runs", type=int, default=1, help="runs of every tool per size (default: %(default)s)")
+    parser.add_argument(
+        "--fleet", default="", help="comma-separated fleet sizes: lightweight hosts (sshd, no systemd) instead"
+    )
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    fleets = [int(s) for s in args.fleet.split(",") if s.strip()]
+    sizes = [] if fleets else [int(s) for s in args.sizes.split(",") if s.strip()]
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     unknown = [t for t in tools if t not in TOOLS]
-    if unknown or not tools or not sizes or min(sizes) < 3 or args.runs < 1:
+    if unknown or not tools or not (sizes or fleets) or min(sizes or fleets) < 3 or args.runs < 1:
         parser.error(f"tools are {', '.join(TOOLS)}; sizes at least 3; runs at least 1")
     for tool, program in (("ansible", "ansible-playbook"), ("pyinfra", "pyinfra")):
         if tool in tools and not (BIN / program).exists():
@@ -627,6 +686,7 @@ def bench(argv: list[str]) -> int:
             " deploy.py",
         },
         "bring_up_s": {},
+        "fleets": {},
         "records": [],
         "summary": {},
     }
@@ -637,6 +697,10 @@ def bench(argv: list[str]) -> int:
         for size in sizes:
             report["bring_up_s"][str(size)] = round(measure_size(size, tools, args.runs, records), 1)
             report["summary"][str(size)] = print_table(records, size, tools, args.runs)
+        for size in fleets:
+            report["fleets"][str(size)] = measure_fleet(size, tools, args.runs, records)
+            report["summary"][f"fleet-{size}"] = print_table(records, size, tools, args.runs, kind="fleet hosts")
+            report["fleets"][str(size)]["targets"] = fleet_targets(report["summary"][f"fleet-{size}"])
     finally:
         report["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
         out.write_text(json.dumps(report, indent=2) + "\n")

@@ -7,7 +7,7 @@
 Each run is a real `pytest spikes/` of this checkout (the default scenario, every
 method, cluster `orka-bench-spike`, reports to a folder of its own), its output
 shown as it goes. From the run's results.json (the tools' phases: ping, apply,
-idempotence, orchestrate) and timings.jsonl (orka.timings: bring-up, the tool
+idempotence, orchestrate, and the drift phase's dry run and repair) and timings.jsonl (orka.timings: bring-up, the tool
 answering, the up record's facts, phase tests' own time, hand commands, verify,
 teardown, reports) it prints, per method, the tools' time and the harness's split
 by part; what no span covers (pytest's start, collection, preflight) is "rest".
@@ -93,6 +93,15 @@ def pytest_spikes(*args: str, label: str) -> tuple[float, bool, Path]:
     return wall, done.returncode == 0, reports
 
 
+def drift_tools_s(records: list[dict[str, Any]], method: str) -> float:
+    """The tool's part of the drift phase, its dry run and its repair (the rest is orka's edits and fingerprints)."""
+    for record in records:
+        facts = record.get("facts") or {}
+        if record["method"] == method and record["phase"] == "drift" and "dry_run_s" in facts:
+            return float(facts["dry_run_s"]) + float(facts.get("repair_s", 0.0))
+    return 0.0
+
+
 def split(wall_s: float, passed: bool, reports: Path) -> Run:
     """The run's time, per method: the tools' phases (results.json) and the harness's parts (timings.jsonl)."""
     records = read_records(reports / "results.json")
@@ -101,6 +110,7 @@ def split(wall_s: float, passed: bool, reports: Path) -> Run:
     for method in sorted({r["method"] for r in records}):
         whole = [r for r in records if r["method"] == method and r["node"] is None]
         tools = sum(r["duration_s"] for r in whole if r["phase"] in TOOL_PHASES)
+        tools += drift_tools_s(records, method)
         parts = {part: spent.get((method, part), 0.0) for part in (BRING_UP, READINESS, FACTS)}
         parts["phase tests' own"] = max(0.0, spent.get((method, PHASE_TESTS), 0.0) - tools)
         parts |= {part: spent.get((method, part), 0.0) for part in (HAND_COMMANDS, VERIFY, TEARDOWN)}

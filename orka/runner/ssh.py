@@ -19,6 +19,9 @@ import asyncssh
 from orka.runner.inventory import Host
 
 CONNECT_TIMEOUT_S = 10
+# Handshakes at once: each is CPU work in this one event loop, and 250 begun together each crawled past
+# the connect timeout (benchmarks/bench_methods.py --fleet 250); the rest wait their turn, in order.
+HANDSHAKES = 32
 
 
 @dataclass(frozen=True)
@@ -71,19 +74,22 @@ class Connections:
 
     def __init__(self) -> None:
         self._open: dict[str, asyncssh.SSHClientConnection] = {}
+        self._handshakes = asyncio.Semaphore(HANDSHAKES)
 
     async def get(self, host: Host, connect_timeout: float = CONNECT_TIMEOUT_S) -> asyncssh.SSHClientConnection:
+        """The host's connection; a new one waits for a handshake's turn, then has connect_timeout for it."""
         if host.name not in self._open:
             target = target_of(host)
-            self._open[host.name] = await asyncssh.connect(
-                target.address,
-                port=target.port,
-                username=target.user or None,
-                client_keys=[target.key] if target.key else None,
-                known_hosts=target.known_hosts if target.known_hosts is None else [target.known_hosts],
-                connect_timeout=connect_timeout,
-                keepalive_interval=5,
-            )
+            async with self._handshakes:
+                self._open[host.name] = await asyncssh.connect(
+                    target.address,
+                    port=target.port,
+                    username=target.user or None,
+                    client_keys=[target.key] if target.key else None,
+                    known_hosts=target.known_hosts if target.known_hosts is None else [target.known_hosts],
+                    connect_timeout=connect_timeout,
+                    keepalive_interval=5,
+                )
         return self._open[host.name]
 
     async def drop(self, host: Host) -> None:
