@@ -38,14 +38,14 @@ SSHD = (
 
 
 @dataclass(frozen=True)
-class FleetHost:
+class LightHost:
     name: str
     address: str
 
 
 @dataclass(frozen=True)
-class Fleet:
-    hosts: tuple[FleetHost, ...]
+class LightFleet:
+    hosts: tuple[LightHost, ...]
     key: Path  # the private key root on every host takes
     started_s: float  # from the first `docker run` to every sshd answering
 
@@ -64,7 +64,7 @@ def _answers(address: str, key: Path) -> bool:
 
 
 @contextmanager
-def fleet(size: int, work: Path, emit: Emit) -> Iterator[Fleet]:
+def fleet(size: int, work: Path, emit: Emit) -> Iterator[LightFleet]:
     """Start `size` hosts, yield them once every sshd answers, remove them (and their network) after."""
     if not 1 <= size <= MOST:
         raise SystemExit(f"bench: --fleet takes 1 to {MOST} hosts (one /24), not {size}")
@@ -90,7 +90,7 @@ def fleet(size: int, work: Path, emit: Emit) -> Iterator[Fleet]:
             list(pool.map(run, names))
         inspected = json.loads(_docker("inspect", *names))
         addresses = {c["Name"].lstrip("/"): c["NetworkSettings"]["Networks"][network]["IPAddress"] for c in inspected}
-        hosts = tuple(FleetHost(name, addresses[name]) for name in names)
+        hosts = tuple(LightHost(name, addresses[name]) for name in names)
         assert all(ipaddress.ip_address(h.address) in subnet for h in hosts)
         waiting = list(hosts)
         deadline = time.monotonic() + 120 + size
@@ -102,7 +102,7 @@ def fleet(size: int, work: Path, emit: Emit) -> Iterator[Fleet]:
                 raise SystemExit(f"bench: {len(waiting)} fleet host(s) never answered SSH, e.g. {waiting[0].name}")
         started = time.monotonic() - start
         emit(f"[bench] fleet: {size} hosts answering SSH in {started:.1f} s")
-        yield Fleet(hosts, key, started)
+        yield LightFleet(hosts, key, started)
     finally:
         removed = remove_docker_leftovers(FLEET)
         emit(f"[bench] fleet: removed {removed} container(s) and network(s)")
