@@ -52,10 +52,10 @@ def needs_tools(role: str, selected: Sequence[str]) -> bool:
 
 
 def machines_of(
-    settings: Settings, name: str, fleet: Fleet | None, subnet: ipaddress.IPv4Network | None = None
+    settings: Settings, subnet: ipaddress.IPv4Network | None, fleet: Fleet | None
 ) -> tuple[MachineSpec, ...]:
-    """The masters the selected methods need, then the nodes: on the cluster's /24 (the given one, else its
-    slot's), or the fleet's hosts."""
+    """The masters the selected methods need, then the nodes: on the cluster's /24, or the fleet's hosts
+    (whatever the subnet, None included)."""
     selected = settings.methods
     node_tools = needs_tools(NODE_ROLE, selected)
     if fleet is not None:
@@ -69,7 +69,8 @@ def machines_of(
             for i, h in enumerate(fleet.nodes)
         ]
         return tuple(masters + nodes)
-    base = (subnet or layout.cluster_subnet(settings.subnet, layout.cluster_slot(name))).network_address
+    assert subnet is not None, "a cluster of its own has its subnet"
+    base = subnet.network_address
     first = layout.FIRST_NODE_HOST_PART
     masters = [
         MachineSpec(machine, role, str(base + part), tools=True) for _, machine, role, part in masters_of(selected)
@@ -154,7 +155,7 @@ def build_plan(
     the cluster's state folder."""
     paths = ClusterPaths.for_name(name)
     subnet = subnet or layout.cluster_subnet(settings.subnet, layout.cluster_slot(name))
-    machines = machines_of(settings, name, fleet, subnet)
+    machines = machines_of(settings, subnet, fleet)
     inputs = PlanInputs(
         settings,
         machines,

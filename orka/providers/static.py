@@ -322,7 +322,7 @@ class StaticProvider(Provider):
         if fleet is None:
             raise ClusterError("provider static needs static.hosts in the settings")
         emit(f"[orka] provider: static ({len(fleet.hosts)} existing hosts from {settings.source}; orka creates none)")
-        needs_tools = any(m.tools for m in machines_of(settings, name, fleet))
+        needs_tools = any(m.tools for m in machines_of(settings, None, fleet))
         wheelhouse = ensure_wheelhouse(WHEELHOUSE_PINS, CACHE_ROOT / "wheelhouse", emit) if needs_tools else None
         state_dir = ClusterPaths.for_name(name).state_dir
         state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)

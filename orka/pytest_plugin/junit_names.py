@@ -9,6 +9,7 @@ each test.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 import pytest
@@ -22,14 +23,18 @@ class JunitNames:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
 
+    @cached_property
+    def packages(self) -> dict[str, str]:
+        """Each scenario's JUnit package, by its name (read once the settings are, at the first report)."""
+        return {scenario.name: scenario.junit_package for scenario in options.settings(self.config).scenarios}
+
     @pytest.hookimpl(tryfirst=True)  # before junitxml closes the testcase
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "teardown":
             return
         props = {str(key): str(value) for key, value in report.user_properties}
-        settings = options.settings(self.config)
-        packages = {scenario.name: scenario.junit_package for scenario in settings.scenarios}
-        scenario = props.get("scenario") or (settings.scenarios[0].name if len(packages) == 1 else "")
+        packages = self.packages
+        scenario = props.get("scenario") or (next(iter(packages)) if len(packages) == 1 else "")
         if not props.get("method") or scenario not in packages:
             return
         from _pytest.junitxml import xml_key  # junitxml's writer is only reachable by its private stash key
@@ -38,7 +43,7 @@ class JunitNames:
         if xml is None:
             return
         path = Path(self.config.rootpath / report.location[0])
-        check = checks_of(path, settings) is not None
+        check = checks_of(path, options.settings(self.config)) is not None
         classname, name = junit.testcase_names(
             report.nodeid, packages[scenario], props["method"], props.get("phase", ""), check
         )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import re
 import subprocess
 import threading
@@ -27,6 +26,7 @@ from orka.config import REPO_ROOT
 from orka.plan.layout import LABEL, cluster_slot
 from orka.plan.state import STATE_ROOT
 from orka.report.junit import validate_junit
+from tests.integration.clusters import docker_lines, user_environment
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("builds")]
 
@@ -34,10 +34,6 @@ FIRST, SECOND = "ORKA-SPIKE-SPIKES-8", "ORKA-SPIKE-SPIKES-46"  # Bamboo's buildR
 CLUSTERS = {FIRST: "orka-spike-spikes-8", SECOND: "orka-spike-spikes-46"}  # as orka makes them names
 PLAN = REPO_ROOT / "bamboo-specs" / "bamboo.yml"
 RUN_S = 900
-
-
-def docker_lines(*args: str) -> list[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60, check=False).stdout.split()
 
 
 def containers_of(cluster: str, running: bool = False) -> set[str]:
@@ -71,13 +67,8 @@ def final_cleanup() -> tuple[str, list[str]]:
 
 
 def build_env(build: str, reports: Path) -> dict[str, str]:
-    # A build's own environment: none of this run's, nor the make that runs it (make test's MAKEFLAGS would
-    # reach the build's make, and a make within a make reports the folders it enters).
-    unwanted = {"PYTEST_ADDOPTS", "ORKA_SETTINGS", "ORKA_SPEC", "VAGRANT_DOTFILE_PATH", "ORKA_CLUSTER"}
-    unwanted |= {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"}
-    env = {k: v for k, v in os.environ.items() if k not in unwanted and not k.startswith("PYTEST_XDIST")}
-    env.update(ORKA_CLUSTER=build, ORKA_REPORTS=str(reports))
-    return env
+    """A build's own environment: none of this run's, nor of the make that runs it."""
+    return user_environment(ORKA_CLUSTER=build, ORKA_REPORTS=str(reports))
 
 
 def run_cleanup(build: str, reports: Path) -> subprocess.CompletedProcess[str]:

@@ -38,7 +38,7 @@ import pytest
 from orka.config import REPO_ROOT
 from orka.plan.state import STATE_ROOT
 from orka.providers.docker import remove_docker_leftovers
-from tests.integration.clusters import cluster_names, of_another_checkout
+from tests.integration.clusters import cluster_names, docker_lines, of_another_checkout, user_environment
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("teardown")]
 
@@ -59,10 +59,6 @@ LISTINGS = {
     "network": ["network", "ls", "--format", "{{.Name}}"],
     "volume": ["volume", "ls", "--format", "{{.Name}}"],
 }
-
-
-def docker_lines(*args: str) -> list[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60, check=False).stdout.split()
 
 
 def labelled(kind: str, name: str) -> set[str]:
@@ -231,10 +227,7 @@ def settings_file(tmp_path: Path) -> Path:
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     """The user's environment, with reports going to tmp_path: the repository's reports/ stay as they are."""
-    unwanted = {"PYTEST_ADDOPTS", "ORKA_SETTINGS", "ORKA_SPEC", "VAGRANT_DOTFILE_PATH"}
-    env = {k: v for k, v in os.environ.items() if k not in unwanted and not k.startswith("PYTEST_XDIST")}
-    env["ORKA_REPORTS"] = str(tmp_path / "reports")
-    return env
+    return user_environment(ORKA_REPORTS=str(tmp_path / "reports"))
 
 
 def pytest_run(target: str, name: str, settings_file: Path, env: dict[str, str]) -> Run:
