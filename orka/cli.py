@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from orka import methods
 from orka.config.preflight import check_files
 from orka.config.scenario import Scenario, load_scenario
 from orka.config.settings import Settings, load_settings, resolve_settings_path
@@ -329,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     converge = commands.add_parser(
         "converge", parents=[common, scenario], help="apply a scenario with a method on a kept cluster"
     )
-    converge.add_argument("method", help="salt, ansible or custom")
+    converge.add_argument("method", help=", ".join(methods.names()))
     converge.set_defaults(func=cmd_converge)
     for verb, func, text in (
         ("idempotence", cmd_idempotence, "apply again on the kept cluster: nothing may change"),

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from orka import methods
 
 # The benchmark's tools that are no method of orka's; a method's colour is its descriptor's.
-TOOL_COLORS = {"custom-cli": "#7cc9a4", "pyinfra": "#8c6bb1"}
+TOOL_COLORS = {"custom-cli": "#7cc9a4"}
 SPARE_COLORS = ("#c44e52", "#8c8c8c", "#b5a33a", "#5bb5c9")
 
 

@@ -10,11 +10,15 @@ run and shared by all of its steps.
 from __future__ import annotations
 
 import asyncio
+import warnings
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncssh
+with warnings.catch_warnings():
+    # asyncssh's DSA support warns at import under cryptography 51; a user of orka's commands need not read it.
+    warnings.filterwarnings("ignore", message="DSA is deprecated")
+    import asyncssh
 
 from orka.runner.inventory import Host
 

@@ -134,8 +134,9 @@ def up_with(tmp_path: Path, settings_text: str) -> str:
 
 
 def copy_tree(source: Path, target: Path) -> Path:
-    """A copy of a shipped tree, without the spike's own Python files, to break one file of."""
-    return Path(shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.py", "__pycache__")))
+    """A copy of a shipped tree, without its checks and test modules (a pyinfra deploy kept), to break one file of."""
+    ignored = shutil.ignore_patterns("test_*.py", "conftest.py", "__init__.py", "__pycache__")
+    return Path(shutil.copytree(source, target, ignore=ignored))
 
 
 def copy_scenario(tmp_path: Path, name: str = "mine") -> Path:

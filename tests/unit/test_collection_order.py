@@ -118,11 +118,11 @@ NAMED_BACKWARDS = (CHECKS_FILE, "spikes/salt/", "spikes/custom/", "spikes/ansibl
 @pytest.mark.parametrize(
     ("methods", "paths"),
     [
-        (("salt", "ansible", "custom"), ("spikes/",)),
-        (("custom", "salt"), ("spikes/",)),
+        (("salt", "ansible", "custom", "pyinfra"), ("spikes/",)),
+        (("pyinfra", "custom", "salt"), ("spikes/",)),
         (("custom", "salt"), NAMED_BACKWARDS),
     ],
-    ids=["salt-ansible-custom", "custom-salt", "custom-salt-files-named-backwards"],
+    ids=["salt-ansible-custom-pyinfra", "pyinfra-custom-salt", "custom-salt-files-named-backwards"],
 )
 def test_each_method_runs_its_phases_then_its_checks_in_the_settings_order(
     methods: tuple[str, ...], paths: tuple[str, ...], collected: Collect
@@ -147,15 +147,15 @@ def test_each_method_runs_its_phases_then_its_checks_in_the_settings_order(
 
 
 def test_a_method_not_selected_is_deselected(collected: Collect) -> None:
-    every = collected(("salt", "ansible", "custom"))
+    every = collected(("salt", "ansible", "custom", "pyinfra"))
     two = collected(("custom", "salt"))
-    ansible = [i for i in every.ids if method_of(i) == "ansible"]
-    assert ansible
-    assert not [i for i in two.ids if method_of(i) == "ansible"]
-    assert not [i for i in two.ids if "ansible" in i]
-    # Its own tests are deselected; its verification checks are never made for a method not selected.
-    assert two.deselected == len([i for i in ansible if not is_verify(i)])
-    assert sorted(two.ids) == sorted(i for i in every.ids if method_of(i) != "ansible")
+    left_out = [i for i in every.ids if method_of(i) in ("ansible", "pyinfra")]
+    assert {method_of(i) for i in left_out} == {"ansible", "pyinfra"}
+    assert not [i for i in two.ids if method_of(i) in ("ansible", "pyinfra")]
+    assert not [i for i in two.ids if "ansible" in i or "pyinfra" in i]
+    # Their own tests are deselected; their verification checks are never made for a method not selected.
+    assert two.deselected == len([i for i in left_out if not is_verify(i)])
+    assert sorted(two.ids) == sorted(i for i in every.ids if method_of(i) not in ("ansible", "pyinfra"))
 
 
 def test_verify_only_runs_the_checks_and_never_the_drift_phase(tmp_path: Path) -> None:

@@ -300,7 +300,7 @@ def test_the_environment_table_before_and_after_the_run(tmp_path: Path) -> None:
     write_results(results, "run-1")
     after = junit.recorded_environment(settings, results, "run-1")
     assert after["Provider"] == "docker (settings: auto)"
-    assert after["Methods"] == "salt, custom (settings: salt, ansible, custom)"
+    assert after["Methods"] == "salt, custom (settings: salt, ansible, custom, pyinfra)"
     assert after["Tools (as run)"] == {"salt": "salt 3008.4 (Argon)", "custom": "orka-runner 0.1.0"}
     assert after["Node OS"] == "Debian GNU/Linux 12 (bookworm)"
 

@@ -26,8 +26,9 @@ def test_the_example_and_web_scenarios_load() -> None:
     example, problems = load_scenario(REPO_ROOT / "spikes" / "example")
     assert problems == []
     assert example is not None
-    assert example.methods == ("salt", "ansible", "custom")
+    assert example.methods == ("salt", "ansible", "custom", "pyinfra")
     assert example.orchestration_of("salt") == "orch.secondary"
+    assert example.orchestration_of("pyinfra") == "orchestrate.py"  # found by its descriptor: none declared
     assert example.junit_package == "spikes"  # its classes: spikes.salt, spikes.ansible, spikes.custom
     web, problems = load_scenario(REPO_ROOT / "spikes" / "web")
     assert problems == []

@@ -61,7 +61,7 @@ def test_defaults_values() -> None:
         source="<defaults>",
         cluster=3,
         provider="auto",
-        methods=("salt", "ansible", "custom"),
+        methods=("salt", "ansible", "custom", "pyinfra"),
         box="centos/stream9",
         image_recipe=REPO_ROOT / "vagrant" / "image",
         scenarios=(example,),
@@ -88,7 +88,7 @@ def test_to_dict_is_json_serialisable() -> None:
     data = default_settings().to_dict()
     assert json.loads(json.dumps(data)) == data
     assert data["image_recipe"] == str(REPO_ROOT / "vagrant" / "image")
-    assert data["methods"] == ["salt", "ansible", "custom"]
+    assert data["methods"] == ["salt", "ansible", "custom", "pyinfra"]
     assert data["node"] == {"cpus": 1, "memory_mb": 1024}
     assert data["timeouts"] == {"up_s": 600, "ready_s": 120, "command_s": 300}
 

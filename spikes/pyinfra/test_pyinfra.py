@@ -1,0 +1,111 @@
+"""The pyinfra spike: pyinfra from the machine that runs pytest (the Bamboo agent), over the cluster's SSH config.
+
+pyinfra -y --sudo INVENTORY exec -- true
+pyinfra -y --sudo INVENTORY <scenario>/pyinfra/deploy.py
+pyinfra -y --sudo INVENTORY <scenario>/pyinfra/orchestrate.py
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orka.methods.pyinfra.method import PyinfraMethod, inventory_source
+from orka.spike import Spike
+from spikes.no_agent import check_no_agent
+from spikes.phases import check_node, check_phase
+
+pytestmark = [pytest.mark.pyinfra, pytest.mark.xdist_group("pyinfra")]
+
+
+@pytest.mark.phase("up")
+def test_every_node_fresh_and_ready(spike: Spike) -> None:
+    check_phase(spike, "up")
+
+
+@pytest.mark.phase("up")
+def test_up(spike: Spike, node: str) -> None:
+    check_node(spike, "up", node)
+
+
+@pytest.mark.phase("ping")
+def test_ping_every_node_answers(spike: Spike) -> None:
+    check_phase(spike, "ping")
+
+
+@pytest.mark.phase("ping")
+def test_ping(spike: Spike, node: str) -> None:
+    check_node(spike, "ping", node)
+
+
+@pytest.mark.phase("apply")
+def test_deploy_converges(spike: Spike) -> None:
+    check_phase(spike, "apply")
+
+
+@pytest.mark.phase("apply")
+def test_apply(spike: Spike, node: str) -> None:
+    check_node(spike, "apply", node)
+
+
+@pytest.mark.phase("idempotence")
+def test_second_deploy_changes_nothing(spike: Spike) -> None:
+    check_phase(spike, "idempotence")
+
+
+@pytest.mark.phase("idempotence")
+def test_idempotence(spike: Spike, node: str) -> None:
+    check_node(spike, "idempotence", node)
+
+
+@pytest.mark.phase("orchestrate")
+def test_orchestrate_primary_before_secondaries(spike: Spike) -> None:
+    check_phase(spike, "orchestrate")
+
+
+@pytest.mark.phase("orchestrate")
+def test_orchestrate(spike: Spike, node: str) -> None:
+    check_node(spike, "orchestrate", node)
+
+
+@pytest.mark.drift
+def test_drift_found_and_repaired(spike: Spike) -> None:
+    check_phase(spike, "drift")
+
+
+@pytest.mark.drift
+def test_drift(spike: Spike, node: str) -> None:
+    check_node(spike, "drift", node)
+
+
+def test_plain_pyinfra_agrees(spike: Spike, tmp_path: Path) -> None:
+    """pyinfra's own command as a user types it, without orka's callbacks, on the converged cluster: the deploy
+    exits 0 and its results hold every node, none changed or failed (orka's wrapper changes nothing of pyinfra's)."""
+    spike.ensure("apply")
+    method = spike.method
+    assert isinstance(method, PyinfraMethod)
+    inventory = tmp_path / "inventory.py"
+    inventory.write_text(inventory_source(method.inventory()))
+    deploy = spike.scenario.folder("pyinfra") / "deploy.py"
+    pyinfra = Path(sys.executable).with_name("pyinfra")
+    command = [str(pyinfra), "-y", "--sudo", "--json", str(inventory), str(deploy)]
+    done = subprocess.run(command, cwd=deploy.parent, capture_output=True, text=True, timeout=method.timeout_s)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(done.stdout)["results"]
+    assert results["failed_hosts"] == [], results
+    assert results["totals"]["error"] == 0, results
+    changed = {op["name"]: op["success"] for op in results["operations"] if op["success"]}
+    assert changed == {}, f"a converged cluster changed: {changed}"
+    reported = {node for op in results["operations"] for node in op["no_change"]}
+    assert reported == set(spike.node_names)
+
+
+def test_nodes_run_no_agent(spike: Spike) -> None:
+    """pyinfra needs nothing on the nodes but sshd, sudo and a shell: after its runs no node holds or runs Salt or
+    Ansible, nor the cluster's private key (spikes/no_agent.py)."""
+    spike.ensure("orchestrate")  # and apply before it
+    check_no_agent(spike)
