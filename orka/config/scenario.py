@@ -9,6 +9,7 @@
       salt/           a Salt tree (top.sls), optional orch/*.sls and pillar/ (its own top.sls)
       ansible/        playbook.yml, optional orchestrate.yml, roles/, group_vars/, host_vars/, ansible.cfg
       custom/         orka task files: desired_state.yml, optional orchestrate.yml
+      pyinfra/        deploy.py, optional orchestrate.py (and config.py, group_data/)
       verify/         test_*.py: plain testinfra checks taking `host` (and `method`, `node`, `role`, `cluster`)
 
 A method is the scenario's when its folder is there; which file the folder
