@@ -8,12 +8,14 @@ pyinfra -y --sudo INVENTORY <scenario>/pyinfra/orchestrate.py
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from orka.methods.pyinfra import DESCRIPTOR
 from orka.methods.pyinfra.method import PyinfraMethod, inventory_source
 from orka.spike import Spike
 from spikes.no_agent import check_no_agent
@@ -102,6 +104,37 @@ def test_plain_pyinfra_agrees(spike: Spike, tmp_path: Path) -> None:
     assert changed == {}, f"a converged cluster changed: {changed}"
     reported = {node for op in results["operations"] for node in op["no_change"]}
     assert reported == set(spike.node_names)
+
+
+# A RedHat-family node's release file, as pyinfra's LinuxDistribution fact reads it (Rocky Linux 9).
+REDHAT_RELEASE = 'ID="rocky"\nID_LIKE="rhel centos fedora"\nNAME="Rocky Linux"\nVERSION_ID="9.4"\n'
+
+
+def test_deploy_plans_for_the_redhat_family(spike: Spike) -> None:
+    """No RedHat node can be had here (no RPM mirror): the last node's /etc/os-release says Rocky Linux 9 while
+    pyinfra plans the scenario's deploy (`--debug-operations`: facts are read, no operation runs). It plans every
+    operation for that node, and the ones the deploy branches on by OS family (its package manager) apart from
+    the Debian nodes'. dnf itself is not run."""
+    method = spike.method
+    assert isinstance(method, PyinfraMethod)
+    node = spike.node_names[-1]
+    write = f"printf %s {shlex.quote(REDHAT_RELEASE)} >/etc/os-release"
+    swap = f"sudo sh -c {shlex.quote(f'mv /etc/os-release /etc/os-release.orka && {write}')}"
+    assert spike.cluster.run(node, swap).rc == 0
+    try:
+        run = method.invoke(["--debug-operations", DESCRIPTOR.entry])
+    finally:
+        restored = spike.cluster.run(node, "sudo mv /etc/os-release.orka /etc/os-release")
+    assert restored.rc == 0, restored.stderr
+    assert run.rc == 0, run.stderr[-3000:]
+    plan = json.loads(run.stdout)["op_order"]
+    debian = set(spike.node_names) - {node}
+    own = [", ".join(op["names"]) for op in plan if op["hosts"] == [node]]
+    shared = [", ".join(op["names"]) for op in plan if set(op["hosts"]) == debian]
+    assert own, f"{node} took no branch of its own: {plan}"
+    assert own == shared, f"every operation the Debian nodes have apart, {node} has its own: {plan}"
+    for op in plan:
+        assert node in op["hosts"] or set(op["hosts"]) == debian, f"{op['names']} is not planned for {node}"
 
 
 def test_nodes_run_no_agent(spike: Spike) -> None:
