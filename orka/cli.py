@@ -344,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument("machine", help="e.g. orka-node-1")
     login.set_defaults(remote=[])  # the words after `--`: a command to run instead of a shell
     login.set_defaults(func=cmd_login)
-    init = commands.add_parser("init", help="write a scenario skeleton (salt/, ansible/, custom/, verify/)")
+    init = commands.add_parser("init", help="write a scenario skeleton (a folder per method, and verify/)")
     init.add_argument("scenario_name", metavar="NAME", help="its name: lower-case letters, digits, '-', '_'")
     init.add_argument("--path", help="the folder to write (default: spikes/NAME)")
     init.set_defaults(func=cmd_init, name=DEFAULT_CLUSTER_NAME)

@@ -88,6 +88,25 @@ tasks:
         ${var}
 """
 
+DEPLOY = """\
+\"\"\"{name} for pyinfra (orka runs it with --sudo); host data: the inventory's and scenario.yaml's vars.\"\"\"
+
+from io import StringIO
+
+from pyinfra import host
+from pyinfra.operations import files
+
+files.directory(name="folder", path="/srv/{name}", user="root", group="root", mode="755")
+files.put(
+    name="conf",
+    src=StringIO(f"node={{host.name}}\\n{{host.data.{var}}}\\n"),
+    dest="/srv/{name}/{name}.conf",
+    user="root",
+    group="root",
+    mode="644",
+)
+"""
+
 CHECK = '''\
 """What {name} leaves on every node, whichever method made it (testinfra; orka gives host, method, node,
 role and cluster)."""
@@ -117,6 +136,7 @@ def write_scenario(name: str, folder: Path | None = None) -> Path:
         f"salt/{sls}/init.sls": SALT_STATE,
         "ansible/playbook.yml": PLAYBOOK,
         "custom/desired_state.yml": TASKS,
+        "pyinfra/deploy.py": DEPLOY,
         f"verify/test_{sls}.py": CHECK,
     }
     for relative, text in files.items():
