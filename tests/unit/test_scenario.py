@@ -69,6 +69,7 @@ def test_init_writes_a_skeleton_that_passes_preflight(tmp_path: Path) -> None:
     assert written == [
         "ansible/playbook.yml",
         "custom/desired_state.yml",
+        "pyinfra/deploy.py",
         "salt/my_app/init.sls",
         "salt/top.sls",
         "scenario.yaml",
@@ -78,7 +79,7 @@ def test_init_writes_a_skeleton_that_passes_preflight(tmp_path: Path) -> None:
     (scenario,) = settings.scenarios
     assert (scenario.name, scenario.methods, scenario.vars) == (
         "my-app",
-        ("salt", "ansible", "custom"),
+        ("salt", "ansible", "custom", "pyinfra"),
         {"my_app_motd": "managed by orka"},
     )
     with pytest.raises(OrkaError, match="exists"):
