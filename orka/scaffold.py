@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from orka import methods
 from orka.config import REPO_ROOT
 from orka.config.scenario import NAME
 from orka.errors import OrkaError
@@ -31,80 +32,6 @@ vars:
 drift:
   edits:
     - content: /srv/{name}/{name}.conf
-"""
-
-SALT_TOP = """\
-base:
-  '*':
-    - {sls}
-"""
-
-SALT_STATE = """\
-{name}-conf:
-  file.managed:
-    - name: /srv/{name}/{name}.conf
-    - makedirs: True
-    - mode: '0644'
-    - contents: |
-        node={{{{ grains['id'] }}}}
-        {{{{ salt['pillar.get']('{var}') }}}}
-"""
-
-PLAYBOOK = """\
----
-- name: {name} | desired state
-  hosts: nodes
-  become: true
-  gather_facts: false
-  tasks:
-    - name: {name} | folder
-      ansible.builtin.file:
-        path: /srv/{name}
-        state: directory
-        mode: "0755"
-
-    - name: {name} | conf
-      ansible.builtin.copy:
-        dest: /srv/{name}/{name}.conf
-        mode: "0644"
-        content: |
-          node={{{{ inventory_hostname }}}}
-          {{{{ {var} }}}}
-"""
-
-TASKS = """\
-tasks:
-  - name: folder
-    directory: {{path: /srv/{name}, owner: root, group: root, mode: "0755"}}
-
-  - name: conf
-    file:
-      path: /srv/{name}/{name}.conf
-      owner: root
-      group: root
-      mode: "0644"
-      content: |
-        node=$host
-        ${var}
-"""
-
-DEPLOY = """\
-\"\"\"{name} for pyinfra (orka runs it with --sudo); host data: the inventory's and scenario.yaml's vars.\"\"\"
-
-from io import StringIO
-
-from pyinfra import host
-from pyinfra.operations import files
-
-files.directory(name="folder", path="/srv/{name}", user="root", group="root", mode="755")
-files.put(
-    name="conf",
-    src=StringIO(f"node={{host.name}}\\n{{host.data.{var}}}\\n"),
-    dest="/srv/{name}/{name}.conf",
-    user="root",
-    group="root",
-    mode="644",
-)
 """
 
 CHECK = '''\
@@ -130,17 +57,12 @@ def write_scenario(name: str, folder: Path | None = None) -> Path:
         raise OrkaError(f"{folder} exists: give `orka init` a new name, or --path a new folder")
     sls = re.sub(r"\W", "_", name)
     var = f"{sls}_motd"
-    files = {
-        "scenario.yaml": SCENARIO,
-        "salt/top.sls": SALT_TOP,
-        f"salt/{sls}/init.sls": SALT_STATE,
-        "ansible/playbook.yml": PLAYBOOK,
-        "custom/desired_state.yml": TASKS,
-        "pyinfra/deploy.py": DEPLOY,
-        f"verify/test_{sls}.py": CHECK,
-    }
+    files = {"scenario.yaml": SCENARIO, "verify/test_{sls}.py": CHECK}
+    for descriptor in methods.descriptors():  # each method's own files, in its folder of the scenario
+        skeleton: dict[str, str] = methods.imported(descriptor.skeleton) if descriptor.skeleton else {}
+        files |= {f"{descriptor.name}/{relative}": text for relative, text in skeleton.items()}
     for relative, text in files.items():
-        path = folder / relative
+        path = folder / relative.format(sls=sls)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text.format(name=name, sls=sls, var=var), encoding="utf-8")
     return folder

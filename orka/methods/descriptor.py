@@ -47,5 +47,7 @@ class Descriptor:
     inert_on_hosts: str = ""
     # What its tool leaves on a node by itself ("kind name" patterns): never a difference from another method.
     own_traces: tuple[str, ...] = ()
+    # "module:attribute" -> `orka init`'s files of the method's folder: {relative path: template}.
+    skeleton: str = ""
     # Run on its master of an existing fleet at teardown: what of the team's (keys) orka must not leave there.
     teardown_on_hosts: str = ""

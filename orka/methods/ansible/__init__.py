@@ -16,6 +16,7 @@ DESCRIPTOR = Descriptor(
     color="#e07b39",
     entry="playbook.yml",
     orchestration="orka.methods.ansible.files:orchestration_in",
+    skeleton="orka.methods.ansible.skeleton:FILES",
     method_class="orka.methods.ansible.method:AnsibleMethod",
     masters=(Master("ansible-master", "ansible-master", 11),),
     effort_patterns=("*.yml", "*.j2", "*.cfg"),

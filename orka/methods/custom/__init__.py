@@ -19,6 +19,7 @@ DESCRIPTOR = Descriptor(
     color="#2e9e6b",
     entry="desired_state.yml",
     orchestration="orka.methods.custom:orchestration_in",
+    skeleton="orka.methods.custom.skeleton:FILES",
     method_class="orka.methods.custom.method:CustomMethod",
     own_tool="orka-runner",
     preflight="orka.methods.custom.files:preflight",

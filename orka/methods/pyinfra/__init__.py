@@ -19,6 +19,7 @@ DESCRIPTOR = Descriptor(
     color="#8c6bb1",
     entry="deploy.py",
     orchestration="orka.methods.pyinfra:orchestration_in",
+    skeleton="orka.methods.pyinfra.skeleton:FILES",
     method_class="orka.methods.pyinfra.method:PyinfraMethod",
     preflight="orka.methods.pyinfra.files:preflight",
     effort_patterns=("*.py", "*.j2"),

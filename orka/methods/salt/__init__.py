@@ -9,6 +9,7 @@ DESCRIPTOR = Descriptor(
     color="#3b6fb6",
     entry="top.sls",
     orchestration="orka.methods.salt.states:orchestration_in",
+    skeleton="orka.methods.salt.skeleton:FILES",
     method_class="orka.methods.salt.method:SaltMethod",
     masters=(Master("orka-master", "salt-master", 10),),
     agent_on_nodes=True,
