@@ -314,10 +314,14 @@ def test_the_page_opens_from_disk_whole_and_without_errors(browser: DevToolsPipe
     assert seen.requests == [seen.url], "the page loaded more than itself"
     probe = seen.probe
     assert probe["title"].startswith("orka: salt vs ansible vs custom")
-    # The matrix: three methods by seven phases (up to drift), all drawn.
-    assert probe["rows"] == ["salt", "ansible", "custom"]
-    assert len(probe["cells"]) == 3 * len(PHASES)
-    assert {(c["status"], c["label"]) for c in probe["cells"]} == {("pass", "PASS")}
+    # The matrix: three methods by seven phases (up to drift), all drawn; pyinfra, a method the recorded run
+    # predates, has its row too, every cell "not run" (drawn apart from the cells that ran).
+    assert probe["rows"] == ["salt", "ansible", "custom", "pyinfra"]
+    assert len(probe["cells"]) == 4 * len(PHASES)
+    ran = [c for c in probe["cells"] if c["method"] != "pyinfra"]
+    assert len(ran) == 3 * len(PHASES)
+    assert {(c["status"], c["label"]) for c in ran} == {("pass", "PASS")}
+    assert {c["status"] for c in probe["cells"] if c["method"] == "pyinfra"} == {"not-run"}
     assert all(c["width"] > 100 and c["height"] > 50 for c in probe["cells"]), probe["cells"]
     assert probe["matrix"]["width"] > 1000
     # The charts: drawn at a readable size, not collapsed.

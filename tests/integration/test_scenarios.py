@@ -25,7 +25,7 @@ from orka.config import REPO_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("scenarios")]
 
-METHODS = ("salt", "ansible", "custom")
+METHODS = ("salt", "ansible", "custom", "pyinfra")
 NODES = ("orka-node-1", "orka-node-2", "orka-node-3")
 EXAMPLE_CHECKS = (
     "test_tree_is_installed",
