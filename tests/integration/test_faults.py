@@ -40,11 +40,11 @@ EXAMPLE = default_settings().scenarios[0]  # the desired state the methods apply
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("faults")]
 
 CLUSTER = "orka-faults"
-METHODS = ("salt", "ansible", "custom")
+METHODS = ("salt", "ansible", "custom", "pyinfra")
 # The first apply on fresh nodes installs a package with apt; the custom runner, first, does it in
-# one SSH session. Salt, last, then finds it installed: its own first apt run (an `apt-get update`
-# too) can keep a minion too busy to answer salt's find_job on a loaded machine.
-CONVERGE_ORDER = ("custom", "ansible", "salt")
+# one SSH session (pyinfra, next, finds it installed). Salt, last, then finds it installed: its own first
+# apt run (an `apt-get update` too) can keep a minion too busy to answer salt's find_job on a loaded machine.
+CONVERGE_ORDER = ("custom", "pyinfra", "ansible", "salt")
 STOPPED_NODE = "orka-node-3"
 # The command timeout of the fault tests: small, so a machine that is down costs little
 # (salt: -t 10 s, then a gather_job_timeout of 15 s); large enough that a loaded 2-core
@@ -56,7 +56,12 @@ DELAY_MS = 100
 LATENCY = f"latency {DELAY_MS} ms"
 CONDITIONS = REPO_ROOT / "reports" / "conditions.json"
 # What each method says of a node that is down, in its own words.
-OWN_WORDS = {"salt": "Minion did not return", "ansible": "unreachable", "custom": "connection error"}
+OWN_WORDS = {
+    "salt": "Minion did not return",
+    "ansible": "unreachable",
+    "custom": "connection error",
+    "pyinfra": "Could not connect",
+}
 
 
 @pytest.fixture(scope="module")
