@@ -55,12 +55,14 @@ MARGIN_S = 15
 DELAY_MS = 100
 LATENCY = f"latency {DELAY_MS} ms"
 CONDITIONS = REPO_ROOT / "reports" / "conditions.json"
-# What each method says of a node that is down, in its own words.
+# What each method says of a node that is down, in its own words (the runner's and pyinfra's: that they could
+# not connect, then why, which varies: a stopped container's address may already be another's on docker's bridge,
+# whose sshd refuses the cluster's key).
 OWN_WORDS = {
     "salt": "Minion did not return",
     "ansible": "unreachable",
     "custom": "connection error",
-    "pyinfra": "Could not connect",
+    "pyinfra": "cannot connect",
 }
 
 
