@@ -29,10 +29,6 @@ def operation_name(state: State, op_hash: str) -> str:
     return ", ".join(sorted(state.op_meta[op_hash].names))
 
 
-def operation_args(state: State, op_hash: str) -> list[str]:
-    return [str(arg) for arg in state.op_meta[op_hash].args]
-
-
 class Events(BaseStateCallback):
     def __init__(self, out: IO[str]) -> None:
         self.out = out
@@ -47,7 +43,7 @@ class Events(BaseStateCallback):
         self._write("connect_error", host, error=str(error))
 
     def operation_host_start(self, state: State, host: Host, op_hash: str) -> None:  # type: ignore[override]
-        self._write("start", host, op=op_hash, name=operation_name(state, op_hash), args=operation_args(state, op_hash))
+        self._write("start", host, op=op_hash, name=operation_name(state, op_hash))
 
     def operation_host_success(  # type: ignore[override]
         self, state: State, host: Host, op_hash: str, retry_count: int = 0

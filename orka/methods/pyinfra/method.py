@@ -126,10 +126,12 @@ def host_outcomes(
         # An operation under `_if=` is pyinfra's "conditional change" on every host alike (its condition is known
         # only when the operation before it runs): the change it hangs on is reported by that one.
         for op in data.get("plan") or []:
+            named = operation_name(op)
+            items = [Change(target, f"{named}: would change") for target in targets(op["args"])]
             for name in op.get("hosts_with_change", ()):
                 if name in found:
-                    found[name].changed.append(operation_name(op))
-                    found[name].items += [Change(t, f"{operation_name(op)}: would change") for t in targets(op["args"])]
+                    found[name].changed.append(named)
+                    found[name].items += items
         for node in found.values():
             node.ran = True
     elif data is not None and data.get("results"):
