@@ -6,16 +6,18 @@ import argparse
 import json
 import os
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from orka import methods
+from orka import methods, secrets
 from orka.config.preflight import check_files
 from orka.config.scenario import Scenario, load_scenario
 from orka.config.settings import Settings, load_settings, resolve_settings_path
 from orka.errors import OrkaError
 from orka.plan.layout import CLUSTER_NAME, DEFAULT_CLUSTER_NAME, default_cluster_name
 from orka.progress import to_stderr
+from orka.secrets import RedactingStream
 
 # orka.providers and orka.runner (testinfra, asyncssh) take a second to import:
 # each command imports them itself, once its input is checked, so that bad
@@ -161,9 +163,11 @@ def _on_kept_cluster(
         )
     settings = dataclasses.replace(settings, methods=(method,), scenarios=(scenario,))
     paths = ClusterPaths.for_name(args.name)
+    secrets.declare_all(scenario.secret_vars(), f"{scenario.name}'s vars")
     with started(settings, name=args.name, keep=True, reuse=True, emit=to_stderr) as cluster:
         driver = load_method(method)(cluster, settings.timeouts.command_s, scenario)
         to_stderr(f"[orka] {method}: every node ready to drive after {driver.wait_ready():.1f} s")
+        secrets.declare_all_pairs(driver.secrets(), f"{scenario.name}/{method}")
         context = RunContext("cli", len(cluster.nodes), cluster.spec.provider, driver.version(), scenario=scenario.name)
         spike = Spike(driver, scenario, cluster, context, paths.state_dir / "results.json", to_stderr)
         return {phase: (spike.run(phase), spike.done[phase]) for phase in phases}
@@ -263,6 +267,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         inventory = load_inventory(Path(args.inventory))
     check_targets(inventory, taskfile, tuple(args.limit))  # before any SSH
+    # The task file's secret vars: never in what the runner prints (a build log keeps it).
+    marked = [name for name in taskfile.secrets if name in inventory.vars]
+    secrets.declare_all({name: inventory.vars[name] for name in marked}, taskfile.source)
     report = run_taskfile(inventory, taskfile, check=args.check, timeout=args.timeout, limit=tuple(args.limit))
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
@@ -377,11 +384,14 @@ def main(argv: list[str] | None = None) -> int:
     args.remote = remote
     if not CLUSTER_NAME.match(args.name):
         parser.error(f"--name {args.name!r}: use lower-case letters, digits and '-', at most 40 characters")
-    try:
-        return int(args.func(args))
-    except OrkaError as exc:
-        print(f"orka: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("orka: interrupted", file=sys.stderr)
-        return 130
+    # What a command prints holds no declared secret (a build log keeps it): orka run's task file's, a
+    # converge's scenario's.
+    with redirect_stdout(RedactingStream(sys.stdout)), redirect_stderr(RedactingStream(sys.stderr)):
+        try:
+            return int(args.func(args))
+        except OrkaError as exc:
+            print(f"orka: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("orka: interrupted", file=sys.stderr)
+            return 130

@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from orka import methods
+from orka import methods, secrets
 from orka.config.desired_state import BASELINE, Leaves, touched
 from orka.config.drift import edit_results, edit_script
 from orka.config.scenario import Scenario
@@ -422,6 +422,8 @@ class SpikeRegistry:
         emit = tagged(self.emit, label) if self.tag_methods or self.tag_scenarios else self.emit
         start = time.monotonic()
         try:
+            # The scenario's secret vars reach the machines' provisioning: kept out of its logs too.
+            secrets.declare_all(scenario.secret_vars(), f"{scenario.name}'s vars")
             cluster = self.pool.get((method_name,), scenario, emit)
         except OrkaError as exc:
             self._failed[key] = str(exc).splitlines()[0]
@@ -433,6 +435,14 @@ class SpikeRegistry:
             with timed(self.pool.clock, READINESS, method_name, scenario.name):
                 waited = method.wait_ready()
             emit(f"[orka] {method_name}: every node ready to drive after {waited:.1f} s")
+            try:
+                declared = secrets.declare_all_pairs(method.secrets(), f"{scenario.name}/{method_name}")
+            except OrkaError as exc:
+                self._failed[key] = why = f"its secrets: {exc}"
+                self._record_no_cluster(method_name, scenario, why, time.monotonic() - start)
+                raise
+            if declared:
+                emit(f"[orka] {method_name}: {declared} secret value(s) from its tool, kept out of every report")
             with timed(self.pool.clock, FACTS, method_name, scenario.name):
                 os_release = cluster.run(cluster.nodes[0].name, ". /etc/os-release && echo $PRETTY_NAME").stdout
                 context = self.context(

@@ -5,12 +5,24 @@
                       (for the freshness probe, the idempotence check, an existing host's reset),
                       each method's orchestration entry point, variables, what may differ between
                       the methods' nodes (equivalence.ignore), the hand edits of the drift
-                      phase (drift:, orka.config.drift)
+                      phase (drift:, orka.config.drift), the secrets (secrets:, below)
       salt/           a Salt tree (top.sls), optional orch/*.sls and pillar/ (its own top.sls)
       ansible/        playbook.yml, optional orchestrate.yml, roles/, group_vars/, host_vars/, ansible.cfg
       custom/         orka task files: desired_state.yml, optional orchestrate.yml
       pyinfra/        deploy.py, optional orchestrate.py (and config.py, group_data/)
       verify/         test_*.py: plain testinfra checks taking `host` (and `method`, `node`, `role`, `cluster`)
+
+`secrets:` names what orka keeps out of every report (orka.secrets), each
+where its tool holds it; each method asks its tool for the values once its
+cluster is up:
+
+    secrets:
+      vars: [api_token]          # the scenario's own vars (every method gets them)
+      salt: [app:db_password]    # pillar keys, as `salt '*' pillar.get` names them
+      ansible: [db_password]     # variables (group_vars, host_vars, a vault); every
+                                 # ansible-vault value is a secret without a name here
+      custom: [api_token]        # the runner's variables (a task file's `secrets:` too)
+      pyinfra: [api_token]       # host data (group_data/*.py, the scenario's vars)
 
 A method is the scenario's when its folder is there; which file the folder
 must hold, and where its orchestration is found when scenario.yaml names
@@ -66,6 +78,10 @@ class _File(BaseModel):
     junit_package: str | None = None
     equivalence: _Equivalence = Field(default_factory=_Equivalence)
     drift: DriftModel | None = None
+    secrets: dict[str, list[str]] = {}
+
+
+SCENARIO_VARS = "vars"  # secrets: the scenario's own vars, every method's
 
 
 @dataclass(frozen=True)
@@ -83,6 +99,7 @@ class Scenario:
     equivalence_ignore: tuple[str, ...] = ()
     naming_method: tuple[str, ...] = ()  # files whose content names the method: compared with the name masked
     drift: Drift = field(default_factory=Drift)  # the hand edits of its drift phase (none: the phase is not defined)
+    secrets: tuple[tuple[str, tuple[str, ...]], ...] = ()  # ("vars" or a method, the names of its secrets)
 
     def folder(self, method: str) -> Path:
         return self.path / method
@@ -93,6 +110,14 @@ class Scenario:
     @property
     def vars(self) -> dict[str, Any]:
         return dict(self.variables)
+
+    def secret_names(self, holder: str) -> tuple[str, ...]:
+        """The secrets declared as held by a method (its tool's names for them), or by the scenario's vars."""
+        return dict(self.secrets).get(holder, ())
+
+    def secret_vars(self) -> dict[str, Any]:
+        """The scenario's vars declared secret, with their values."""
+        return {name: self.vars[name] for name in self.secret_names(SCENARIO_VARS)}
 
     def check_files(self) -> list[Path]:
         return sorted(self.checks.glob("test_*.py")) if self.checks else []
@@ -140,6 +165,21 @@ def load_scenario(path: Path) -> tuple[Scenario | None, list[str]]:
             problems.append(f"{declared}: orchestrate.{method}: unknown method; allowed: {', '.join(known)}")
         elif method not in written:
             problems.append(f"{declared}: orchestrate.{method}: the scenario has no {method}/ folder")
+    for holder, names in model.secrets.items():
+        if holder != SCENARIO_VARS and holder not in known:
+            problems.append(
+                f"{declared}: secrets.{holder}: unknown; allowed: {SCENARIO_VARS}, {', '.join(known)} "
+                "(where each secret is held: the scenario's vars, or a method's tool)"
+            )
+        elif holder != SCENARIO_VARS and holder not in written:
+            problems.append(f"{declared}: secrets.{holder}: the scenario has no {holder}/ folder")
+        elif holder == SCENARIO_VARS:
+            missing = [n for n in names if n not in model.vars]
+            if missing:
+                problems.append(
+                    f"{declared}: secrets.vars: {', '.join(missing)} not in `vars:`; name the scenario's own vars "
+                    "(a secret a tool holds goes under that method's name)"
+                )
     name = model.name or path.name
     if not NAME.match(name):
         problems.append(
@@ -173,6 +213,7 @@ def load_scenario(path: Path) -> tuple[Scenario | None, list[str]]:
         equivalence_ignore=tuple(model.equivalence.ignore),
         naming_method=tuple(model.equivalence.naming_method),
         drift=drift_of(model.drift),
+        secrets=tuple((holder, tuple(dict.fromkeys(names))) for holder, names in sorted(model.secrets.items())),
     ), []
 
 

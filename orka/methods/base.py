@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import abc
 import time
-from typing import ClassVar, Protocol
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar, Protocol
 
 from testinfra.backend.base import CommandResult
 
@@ -142,6 +143,51 @@ class Method(abc.ABC):
     @abc.abstractmethod
     def declared_steps(self) -> tuple[str, ...]:
         """The orchestration's steps as its file declares them, in order: what `orchestrate` must report."""
+
+    def secret_names(self) -> tuple[str, ...]:
+        """The secrets the scenario declares as held by this method's tool."""
+        return self.scenario.secret_names(self.name) if self.scenario else ()
+
+    def secrets(self) -> list[tuple[str, Any]]:
+        """(name, value) of each secret the scenario holds in this method's tool, the values as the tool gives
+        them to the nodes (one pair per distinct value): what orka keeps out of every report from then on.
+        By default the names are looked up in the vars the method gives every node, the scenario's.
+
+        Raises:
+            MethodError: a declared secret the tool does not know, named with where it was looked for.
+        """
+        names = self.secret_names()
+        if not names:
+            return []
+        inventory = self.cluster.inventory(self.name).with_vars(self.scenario_vars)
+        return values_of(names, [inventory.vars, *(host.vars for host in inventory.hosts)], self.name)
+
+    @property
+    def scenario_vars(self) -> dict[str, Any]:
+        return self.scenario.vars if self.scenario else {}
+
+
+def values_of(
+    names: Iterable[str],
+    sources: Iterable[Mapping[str, Any]],
+    method: str,
+    where: str = "in the vars the method gives the nodes; name a var the desired state uses",
+) -> list[tuple[str, Any]]:
+    """Each name's values in the sources (a var that differs between hosts: each of its values); a MethodError
+    naming every secret found in none of them."""
+    sources = list(sources)
+    found: list[tuple[str, Any]] = []
+    missing = []
+    for name in names:
+        values = [source[name] for source in sources if name in source]
+        if not values:
+            missing.append(name)
+        found += [(name, value) for i, value in enumerate(values) if value not in values[:i]]
+    if missing:
+        raise MethodError(
+            f"{method}: secret {', '.join(missing)} declared in scenario.yaml's `secrets.{method}` has no value {where}"
+        )
+    return found
 
 
 def load_method(name: str) -> type[Method]:

@@ -86,15 +86,20 @@ def _login(host: FleetHost) -> dict[str, Any]:
     return {"user": host.user, "port": host.port, "key": str(host.key)}
 
 
-def _stage(upload: Path, files: Sequence[tuple[str, str]]) -> str:
+def _stage(upload: Path, files: Sequence[tuple[str, str]], contents: Sequence[tuple[str, str]] = ()) -> str:
     """Copy a machine's upload into its own folder, for root's eyes only; its path, or "" for none."""
     shutil.rmtree(upload, ignore_errors=True)
-    if not files:
+    if not files and not contents:
         return ""
     for relative, source in files:
         target = upload / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
+    for relative, text in contents:
+        target = upload / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.touch(mode=0o600)
+        target.write_text(text)
     for path in [upload, *upload.rglob("*")]:
         path.chmod(0o700 if path.is_dir() else 0o600)
     return str(upload)
@@ -129,7 +134,7 @@ def plan_machine(machine: MachineSpec, inputs: PlanInputs, public_key: str, uplo
         machine.tools,
         image=image,
         folders=tuple(dict.fromkeys(folders)),
-        upload=_stage(upload, files),
+        upload=_stage(upload, files, [text for work in works for text in work.contents]),
         commands=tuple(commands),
         user=machine.user,
         port=machine.port,

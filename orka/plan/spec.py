@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from orka.config import NODE_ROLE
@@ -113,6 +113,8 @@ class Work:
     folders: tuple[Folder, ...] = ()
     commands: tuple[str, ...] = ()
     uploads: tuple[tuple[str, str], ...] = ()  # (path in the machine's upload, host file): keys, root-only
+    # (path in the machine's upload, text) written there root-only: a password from the environment
+    contents: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from orka.plan.spec import ClusterSpec
 SOCKET_NAME = 40  # characters of OpenSSH's %C, the hash a master socket is named by
 VAGRANT_DIR = REPO_ROOT / "vagrant"
 STATE_ROOT = REPO_ROOT / ".orka"
+LOGS_DIR = STATE_ROOT / "logs"  # every cluster's logs (ClusterPaths.log_file), kept after its teardown
 # Shared by every checkout on this machine, so a fresh clone (CI) builds nothing twice.
 CACHE_ROOT = Path(os.environ.get("ORKA_CACHE") or Path.home() / ".cache" / "orka")
 PROVISION_DIR = VAGRANT_DIR / "provision"

@@ -36,6 +36,7 @@ from orka.plan.state import CACHE_ROOT, WHEELHOUSE_PINS, ClusterPaths, write_spe
 from orka.plan.wheelhouse import ensure_wheelhouse
 from orka.progress import Emit, step
 from orka.providers.base import Cluster, Provider
+from orka.secrets import redact
 
 # Names the wheelhouse a host holds, so an unchanged one is not sent again.
 WHEELHOUSE_MARK = ".orka-wheelhouse"
@@ -259,7 +260,7 @@ class StaticCluster(Cluster):
 
     def _log(self, machine: str, text: str) -> None:
         with self._log_lock, self.log.open("a") as log:
-            log.write(f"\n[{machine}] {text}")
+            log.write(f"\n[{machine}] {redact(text)}")
 
     def _degraded_problem(self, machine: str, failed: list[str]) -> str | None:
         """A unit orka installed that failed is orka's problem; one of the fleet's own is the team's: a warning."""

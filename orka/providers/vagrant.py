@@ -34,6 +34,7 @@ from orka.progress import Emit, step
 from orka.providers import processes
 from orka.providers.base import Cluster, Provider
 from orka.providers.box import ORKA_BOX, ensure_box
+from orka.secrets import redact
 
 # Vagrant phones home for updates unless told not to; nodes may only talk to us.
 VAGRANT_QUIET_ENV = {
@@ -154,12 +155,12 @@ class VagrantCluster(Cluster):
                 assert process.stdout is not None
                 for line in process.stdout:
                     elapsed = f"{time.monotonic() - start:5.1f} s"
-                    log.write(f"{elapsed}  {line}")
+                    log.write(f"{elapsed}  {redact(line)}")
                     if (address := parse_ssh_address(line)) is not None:
                         machine, host, port = address
                         self.ssh_addresses[machine] = (host, port)
                     if any(marker in line for marker in PROGRESS_MARKERS):
-                        self.emit(f"[orka]   {elapsed}  {line.strip()}")
+                        self.emit(f"[orka]   {elapsed}  {redact(line.strip())}")
                     if watch is not None:
                         watch(line)
                 code = process.wait()

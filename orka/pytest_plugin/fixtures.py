@@ -25,14 +25,16 @@ from orka.pytest_plugin import options
 from orka.pytest_plugin.collection import EXPECTED_CHECKS, method_of, scenario_of
 from orka.pytest_plugin.terminal import progress_writer
 from orka.results.record import NORMAL
+from orka.secrets import redacting
 from orka.spike import Spike, SpikeRegistry
 
 
 def emitter(config: pytest.Config) -> Emit:
+    """Progress lines, each redacted of the declared secrets first."""
     worker_input = getattr(config, "workerinput", None)
     if worker_input and "orka_progress" in worker_input:
-        return tagged(relay_to(worker_input["orka_progress"]), worker_input["workerid"])
-    return progress_writer(config)
+        return redacting(tagged(relay_to(worker_input["orka_progress"]), worker_input["workerid"]))
+    return redacting(progress_writer(config))
 
 
 def _side_by_side(config: pytest.Config) -> str:

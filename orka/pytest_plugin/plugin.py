@@ -8,6 +8,7 @@ pytest_plugins = [
     "orka.pytest_plugin.fixtures",
     "orka.pytest_plugin.outcomes",
     "orka.pytest_plugin.reports",
+    "orka.pytest_plugin.secrets",
     "orka.pytest_plugin.equivalence",
     "orka.pytest_plugin.xdist",
 ]

@@ -1,7 +1,8 @@
 """reports/results.json: the records of a run, appended by every phase as it happens.
 
 A JSON list, replaced whole on each append and locked against parallel
-workers, so a reader (or a crash) never meets half a file.
+workers, so a reader (or a crash) never meets half a file. Every record is
+redacted of the declared secrets before it is written (orka.secrets).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from orka.files import write_atomically
+from orka.secrets import redact_data
 
 
 def append_records(path: Path, new: Iterable[dict[str, Any]]) -> None:
@@ -21,7 +23,7 @@ def append_records(path: Path, new: Iterable[dict[str, Any]]) -> None:
     with (path.parent / f".{path.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         existing = read_records(path)
-        existing.extend(new)
+        existing.extend(redact_data(list(new)))
         write_atomically(path, json.dumps(existing, indent=1) + "\n")
 
 

@@ -1,5 +1,6 @@
 """The runner's task files: validated before anything runs.
 
+    secrets: [api_token]         # vars whose values never show in any output (orka.secrets)
     family:                      # values that differ by OS family ($nologin ...)
       Debian: {nologin: /usr/sbin/nologin}
       RedHat: {nologin: /sbin/nologin}
@@ -66,6 +67,7 @@ class TaskFile:
     source: str
     steps: tuple[Step, ...]
     family: dict[str, dict[str, Any]]
+    secrets: tuple[str, ...] = ()  # the vars it marks secret
 
 
 def _task(raw: object, where: str) -> Task:
@@ -132,10 +134,13 @@ def parse_taskfile(text: str, source: str = "<tasks>") -> TaskFile:
         ) from None
     if not isinstance(data, dict) or ("tasks" in data) == ("steps" in data):
         raise TaskFileError(f"{source}: needs either `tasks:` (one step on every host) or `steps:`")
-    unknown_keys = set(data) - {"family", "tasks", "steps"}
+    unknown_keys = set(data) - {"family", "tasks", "steps", "secrets"}
     if unknown_keys:
         raise TaskFileError(f"{source}: unknown key(s) {', '.join(sorted(map(str, unknown_keys)))}; "
-                            "allowed: family, tasks, steps")  # fmt: skip
+                            "allowed: family, tasks, steps, secrets")  # fmt: skip
+    secrets = data.get("secrets") or []
+    if not isinstance(secrets, list) or not all(isinstance(n, str) and n for n in secrets):
+        raise TaskFileError(f"{source}: `secrets` is a list of the names of vars whose values are secret")
     family = data.get("family") or {}
     if not isinstance(family, dict) or not all(isinstance(v, dict) for v in family.values()):
         raise TaskFileError(f"{source}: `family` maps an OS family (Debian, RedHat) to its values")
@@ -154,7 +159,7 @@ def parse_taskfile(text: str, source: str = "<tasks>") -> TaskFile:
                 Step(str(raw.get("name") or f"step {i + 1}"), tuple(map(str, hosts)), _tasks(raw.get("tasks"), where))
             )
         steps = tuple(parsed)
-    return TaskFile(source, steps, family)
+    return TaskFile(source, steps, family, tuple(secrets))
 
 
 def load_taskfile(path: Path) -> TaskFile:

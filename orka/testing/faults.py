@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -255,3 +256,73 @@ def latency(cluster: FaultTarget, machines: list[str], delay_ms: int) -> Iterato
             added.append(add_latency(cluster, machine, delay_ms))
             stack.callback(remove_latency, added[-1])
         yield added
+
+
+def _pid(cluster: FaultTarget, machine: str) -> int:
+    name = container(cluster, machine)
+    pid = int(_run(["docker", "inspect", "--format", "{{.State.Pid}}", name], f"finding {machine}").strip() or 0)
+    if pid <= 0:
+        raise FaultError(f"{machine}: its container {name} is not running")
+    return pid
+
+
+def _loss_rule(percent: int) -> list[str]:
+    return ["OUTPUT", "!", "-o", "lo", "-m", "statistic", "--mode", "random", "--probability", f"{percent / 100:.2f}",
+            "-j", "DROP"]  # fmt: skip
+
+
+@contextmanager
+def packet_loss(cluster: FaultTarget, machines: list[str], percent: int) -> Iterator[None]:
+    """Every packet the machines send dropped at random with the given chance, for the block (iptables'
+    statistic match in each machine's network namespace: no netem needed); taken off after, also on failure."""
+    if not 0 < percent < 100:
+        raise FaultError(f"packet loss of {percent}%: give 1 to 99")
+    if os.geteuid() != 0:
+        raise FaultError("packet loss: entering a machine's network namespace needs root; run as root")
+    with ExitStack() as stack:
+        for machine in machines:
+            pid = _pid(cluster, machine)
+            _run(_in_namespace(pid, "iptables", "-w", "-I", *_loss_rule(percent)), f"packet loss on {machine}")
+            stack.callback(_remove_loss, pid, machine, percent)
+        yield
+
+
+def _remove_loss(pid: int, machine: str, percent: int) -> None:
+    try:
+        _run(_in_namespace(pid, "iptables", "-w", "-D", *_loss_rule(percent)), f"removing packet loss on {machine}")
+    except FaultError:
+        if os.path.exists(f"/proc/{pid}"):  # a machine restarted meanwhile has a new namespace, without the rule
+            raise
+
+
+def restart_machine(cluster: FaultTarget, machine: str) -> None:
+    """The machine rebooted as by a power cut and back: killed, started, booted, the ssh-config following it."""
+    stop_machine(cluster, machine)
+    start_machines(cluster, [machine])
+
+
+def in_machine(cluster: FaultTarget, machine: str, command: str, what: str) -> str:
+    """A command as root inside the machine, through docker (not SSH, which a fault may have taken away)."""
+    return _run(["docker", "exec", container(cluster, machine), "sh", "-c", command], what)
+
+
+def stop_sshd(cluster: FaultTarget, machine: str) -> None:
+    """sshd stopped on the machine (its sessions already open go on, as on a real server); no new login gets in."""
+    in_machine(cluster, machine, "systemctl stop ssh.socket ssh.service 2>/dev/null; systemctl stop ssh",
+               f"stopping sshd on {machine}")  # fmt: skip
+
+
+def start_sshd(cluster: FaultTarget, machine: str) -> None:
+    in_machine(cluster, machine, "systemctl start ssh", f"starting sshd on {machine}")
+
+
+def wait_until_running(cluster: FaultTarget, machine: str, pattern: str, timeout_s: float) -> bool:
+    """Whether a process matching the pattern (pgrep -f) ran on the machine within the time: a step under way."""
+    deadline = time.monotonic() + timeout_s
+    name = container(cluster, machine)
+    while time.monotonic() < deadline:
+        found = subprocess.run(["docker", "exec", name, "pgrep", "-f", pattern], capture_output=True, check=False)
+        if found.returncode == 0:
+            return True
+        time.sleep(0.2)
+    return False

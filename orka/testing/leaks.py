@@ -1,6 +1,6 @@
-"""Private key material where it must never be: reports, logs, JUnit files.
+"""Private key material, tokens and declared secrets where they must never be: reports, logs, JUnit files.
 
-Two kinds of finding:
+Four kinds of finding:
 
 - any private key, by its shape: a `-----BEGIN ... PRIVATE KEY-----` line
   (PEM, OpenSSH, PGP), or the start of a key body whose header was cut off
@@ -8,11 +8,17 @@ Two kinds of finding:
 - a known key (the cluster's own SSH and Salt keys, given as files), by its
   secret numbers alone, never its public half: found whole or in part, in
   base64 at any offset and however it was wrapped or escaped (JSON `\\n`,
-  HTML and XML entities, `\\/`), or as raw bytes.
+  HTML and XML entities, `\\/`), or as raw bytes;
+- a token by its shape: a cloud provider's access key, a GitHub, GitLab or
+  Slack token, a JSON Web Token (TOKEN_SHAPES);
+- a declared secret (orka.secrets) in any of its forms: the values a run's
+  scenarios declared, looked for by the run itself at its end (a value is
+  never written down for a later scan), or given here by the environment
+  variables named with --secret-env.
 
-A finding names the file, the line and the kind of key, never the secret.
+A finding names the file, the line and the kind, never the secret.
 
-    python -m orka.testing.leaks reports/ .orka/logs/ [--key FILE]... [--keys-in DIR]...
+    python -m orka.testing.leaks reports/ .orka/logs/ [--key FILE]... [--keys-in DIR]... [--secret-env VAR]...
     # exit 1 and one line per finding, 0 when clean, 2 on bad input
 """
 
@@ -33,6 +39,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
 
 from orka.errors import OrkaError
+from orka.secrets import SecretError, Secrets
 
 # 24 base64 characters are 18 bytes of a secret: no accidental match, and a
 # leak cut down to a few dozen characters (a report's tail) is still found.
@@ -45,6 +52,17 @@ BODY_SIGNATURES = {
     "RSA private key body (PKCS#1)": re.compile(r"MII[A-Za-z0-9+/]{3}IBAAK[BC]"),  # SEQUENCE, version 0, modulus
     "RSA private key body (PKCS#8)": re.compile(r"MII[A-Za-z0-9+/]{3}IBADANBgkqhkiG9w0BAQEF"),
 }
+# Tokens by their documented shapes; each is long and specific enough to name no ordinary text.
+TOKEN_SHAPES = {
+    "AWS access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    "GitHub token": re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})\b"),
+    "GitLab token": re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b"),
+    "Slack token": re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"),
+    "Google API key": re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),
+    "Stripe secret key": re.compile(r"\b[rs]k_live_[0-9A-Za-z]{24,}\b"),
+    "JSON Web Token": re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}"),
+}
+DECLARED = "declared secret"  # a finding's kind: "declared secret NAME"
 # What wraps a key in a text file (removed), and how its three non-alphanumeric
 # base64 characters are escaped in JSON, HTML, XML and URLs (undone).
 _SEPARATORS = re.compile(r"\s+|\\+[nrt]|\\+u000[9ad]|&#0*(?:9|10|13);|&#x0*[9ad];|<br\s*/?>", re.IGNORECASE)
@@ -159,13 +177,18 @@ def _occurrences(haystack: str, needle: str) -> Iterator[int]:
         index = haystack.find(needle, index + 1)
 
 
-def scan_bytes(data: bytes, path: Path, keys: Sequence[KnownKey] = ()) -> list[Finding]:
-    """Every piece of private key material in one file's content: one finding per place and kind."""
+def scan_bytes(data: bytes, path: Path, keys: Sequence[KnownKey] = (), secrets: Secrets | None = None) -> list[Finding]:
+    """Every piece of private key material, token and declared secret in one file's content: one finding per
+    place and kind."""
     text = data.decode("latin-1")  # one char per byte: base64 is ASCII, and nothing fails to decode
     found: set[tuple[int, str]] = set()
     for number, line in enumerate(text.split("\n"), start=1):
         for match in PEM_HEADER.finditer(line):
             found.add((number, f"{match.group(1)}PRIVATE KEY{match.group(2) or ''} block"))
+        found.update((number, kind) for kind, shape in TOKEN_SHAPES.items() if shape.search(line))
+    if secrets:
+        for number, line in enumerate(data.decode("utf-8", errors="replace").split("\n"), start=1):
+            found.update((number, f"{DECLARED} {name}") for name in secrets.found_in(line))
     flat, starts = _unwrapped_lines(text)
 
     def line_of(offset: int) -> int:
@@ -201,7 +224,7 @@ def _files(paths: Iterable[Path]) -> Iterator[Path]:
             raise LeakScanError(f"{path} does not exist: give a file or folder to scan")
 
 
-def scan_paths(paths: Iterable[Path], keys: Sequence[KnownKey] = ()) -> list[Finding]:
+def scan_paths(paths: Iterable[Path], keys: Sequence[KnownKey] = (), secrets: Secrets | None = None) -> list[Finding]:
     """Scan files, and folders recursively (symlinked folders are not followed)."""
     findings: list[Finding] = []
     for file in _files(paths):
@@ -211,7 +234,7 @@ def scan_paths(paths: Iterable[Path], keys: Sequence[KnownKey] = ()) -> list[Fin
             data = file.read_bytes()
         except OSError as exc:
             raise LeakScanError(f"cannot read {file}: {exc.strerror}") from None
-        findings.extend(scan_bytes(data, file, keys))
+        findings.extend(scan_bytes(data, file, keys, secrets))
     return findings
 
 
@@ -231,11 +254,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--keys-in", action="append", default=[], type=Path, metavar="DIR", help="look for every private key under DIR"
     )
+    parser.add_argument(
+        "--secret-env",
+        action="append",
+        default=[],
+        metavar="VAR",
+        help="look for the value of this environment variable as a declared secret (in all its forms)",
+    )
     args = parser.parse_args(argv)
     try:
         key_files = [*args.key, *(k for folder in args.keys_in for k in private_key_files(folder))]
         keys = [load_known_key(path) for path in key_files]
-        findings = scan_paths(args.paths, keys)
+        secrets = _secrets_from_env(args.secret_env)
+        findings = scan_paths(args.paths, keys, secrets)
     except LeakScanError as exc:
         print(f"orka.testing.leaks: {exc}", file=sys.stderr)
         return 2
@@ -244,12 +275,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     scanned = ", ".join(str(p) for p in args.paths)
     if findings:
         files = len({f.path for f in findings})
-        print(
-            f"orka.testing.leaks: {len(findings)} finding(s) of private key material in {files} file(s) under {scanned}"
-        )
+        print(f"orka.testing.leaks: {len(findings)} finding(s) of secret material in {files} file(s) under {scanned}")
         return 1
-    print(f"orka.testing.leaks: no private key material in {scanned} ({len(keys)} known key(s) looked for)")
+    print(
+        f"orka.testing.leaks: no private key, token or declared secret in {scanned} "
+        f"({len(keys)} known key(s), {len(secrets)} declared secret(s) looked for)"
+    )
     return 0
+
+
+def _secrets_from_env(names: Sequence[str]) -> Secrets:
+    secrets = Secrets()
+    for name in names:
+        value = os.environ.get(name)
+        if not value:
+            raise LeakScanError(f"--secret-env {name}: the environment has no {name}; export it, or leave the flag out")
+        try:
+            secrets.declare(name, value)
+        except SecretError as exc:
+            raise LeakScanError(str(exc)) from None
+    return secrets
 
 
 if __name__ == "__main__":

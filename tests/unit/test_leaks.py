@@ -236,7 +236,7 @@ def test_cli_exits_1_with_findings_and_never_prints_the_secret(
     assert main([str(logs), "--key", str(salt_key.private), "--keys-in", str(ssh_key.private.parent)]) == 1
     out = capsys.readouterr().out
     assert f"{logs / 'vagrant.log'}:2: private key {salt_key.private}" in out
-    assert "1 finding(s) of private key material in 1 file(s)" in out
+    assert "1 finding(s) of secret material in 1 file(s)" in out
     body = "".join(salt_key.body_lines)
     assert not any(body[i : i + 16] in out for i in range(len(body) - 16)), "a piece of the key was printed"
 
@@ -244,7 +244,7 @@ def test_cli_exits_1_with_findings_and_never_prints_the_secret(
 def test_cli_exits_0_when_clean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "clean.log").write_text("nothing here\n")
     assert main([str(tmp_path)]) == 0
-    assert "no private key material" in capsys.readouterr().out
+    assert "no private key, token or declared secret" in capsys.readouterr().out
 
 
 def test_cli_names_a_missing_path_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

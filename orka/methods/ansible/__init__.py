@@ -8,6 +8,7 @@ CONFIG = "/opt/orka/ansible/config"
 FLEET_KEYS = "/root/.ssh/orka_fleet"
 HOST_VARS = "/etc/ansible/host_vars"
 CLUSTER_KEY = "/root/.ssh/orka_cluster"  # where ansible-master.sh installs the control node's key
+VAULT_PASSWORD = "/etc/ansible/orka-vault-password"  # where ansible-master.sh installs a scenario's vault password
 
 DESCRIPTOR = Descriptor(
     name="ansible",
@@ -22,7 +23,7 @@ DESCRIPTOR = Descriptor(
     effort_patterns=("*.yml", "*.j2", "*.cfg"),
     preflight="orka.methods.ansible.files:preflight",
     provision="orka.methods.ansible.provision:provision",
-    teardown_on_hosts=f"rm -rf {FLEET_KEYS} {CLUSTER_KEY} {HOST_VARS}",
+    teardown_on_hosts=f"rm -rf {FLEET_KEYS} {CLUSTER_KEY} {HOST_VARS} {VAULT_PASSWORD}",
     # Its apt module installs python3-apt (with these Debian dependencies) on a node that lacks it.
     own_traces=(
         "package python3-apt",

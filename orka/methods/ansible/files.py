@@ -66,7 +66,10 @@ def check_ansible_config(config: Path) -> list[str]:
 
 def preflight(config: Path) -> list[str]:
     """Every problem of a scenario's Ansible folder, each naming its file and line."""
-    return check_ansible_config(config)
+    from orka.methods.ansible.vault import password_problem
+
+    vault = password_problem(config)
+    return [*check_ansible_config(config), *([vault] if vault else [])]
 
 
 def orchestration_in(config: Path) -> str | None:

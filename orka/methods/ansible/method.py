@@ -10,15 +10,17 @@ Each with orka's JSON stdout callback, parsed into one outcome per node.
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from typing import Any
 
 import yaml
 
-from orka.methods.ansible import CONFIG, DESCRIPTOR
+from orka.methods.ansible import CONFIG, DESCRIPTOR, vault
 from orka.methods.base import MachineUnreachable, Method, MethodError
 from orka.plan import layout
 from orka.results.record import Change, HostOutcome, PhaseResult
+from orka.secrets import MIN_LENGTH, leaves
 
 CONTROL = DESCRIPTOR.masters[0].name
 # orka's callback, for orka's runs only: the hand commands keep Ansible's usual output.
@@ -37,6 +39,11 @@ def connect_timeout_option(command_timeout_s: int) -> str:
     the others reported, before the command is stopped; else nothing: ansible.cfg's applies."""
     share = max(1, command_timeout_s // 4)
     return f"--timeout {share}" if share < CONNECT_TIMEOUT_S else ""
+
+
+def last_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1].strip() if lines else ""
 
 
 def _loads(stdout: str) -> dict[str, Any]:
@@ -181,6 +188,54 @@ class AnsibleMethod(Method):
 
     def orchestrate(self) -> PhaseResult:
         return self._phase("orchestrate", f"ansible-playbook {CONFIG}/{self.orchestration}")
+
+    def secrets(self) -> list[tuple[str, Any]]:
+        """The declared variables, as Ansible templates them for each node, and everything ansible-vault
+        holds: the variables encrypted in place, and each encrypted file's values (those too short to
+        redact left out: a vault file holds user names beside passwords)."""
+        if self.scenario is None:
+            return []
+        encrypted = vault.encrypted_in(self.scenario.folder(self.name))
+        found: list[tuple[str, Any]] = []
+        names = tuple(dict.fromkeys([*self.secret_names(), *encrypted.variables]))
+        if names:
+            found += self._variables(names)
+        for file in encrypted.files:
+            stdout, stderr, rc, _ = self.run_on(CONTROL, f"ansible-vault view {CONFIG}/{file}")
+            if rc != 0:  # never stdout in a message: it holds the secrets
+                raise MethodError(f"ansible-vault cannot open {file} on {CONTROL}: {last_line(stderr)}")
+            try:
+                held: Any = yaml.safe_load(stdout)
+            except yaml.YAMLError:
+                held = stdout  # a file the copy module decrypts, not vars: its text is the secret
+            found += [(f"{file}:{name}", value) for name, value in leaves("vault", held) if len(value) >= MIN_LENGTH]
+        return found
+
+    def _variables(self, names: tuple[str, ...]) -> list[tuple[str, Any]]:
+        """Each variable's values as Ansible gives them to the nodes (one ad-hoc run, nothing run on them)."""
+        listed = ", ".join(names)
+        command = f"ansible nodes -o -m ansible.builtin.debug -a {shlex.quote(f'msg={{{{ [{listed}] | to_json }}}}')}"
+        stdout, stderr, rc, _ = self.run_on(CONTROL, command)
+        per_host = {}
+        for line in stdout.splitlines():
+            host, _, rest = line.partition(" | ")
+            status, _, document = rest.partition(" => ")
+            if document:
+                per_host[host] = (status, json.loads(document))
+        failed = [(h, r.get("msg", "")) for h, (status, r) in per_host.items() if not status.startswith("SUCCESS")]
+        if failed or not per_host:
+            why = failed[0][1] if failed else last_line(stderr) or f"no output (exit {rc})"
+            raise MethodError(
+                f"ansible: the secrets {listed} (scenario.yaml's `secrets.ansible`, the vault's variables) "
+                f"cannot be read on {failed[0][0] if failed else CONTROL}: {why}"
+            )
+        found: list[tuple[str, Any]] = []
+        for _, result in per_host.values():
+            values = result["msg"]
+            for name, value in zip(names, json.loads(values) if isinstance(values, str) else values, strict=True):
+                if (name, value) not in found:
+                    found.append((name, value))
+        return found
 
     def declared_steps(self) -> tuple[str, ...]:
         # Read where ansible-playbook reads it: the control node's copy of the folder.

@@ -11,7 +11,7 @@ import json
 import shlex
 from pathlib import Path
 
-from orka.methods.ansible import CONFIG, DESCRIPTOR, FLEET_KEYS, HOST_VARS
+from orka.methods.ansible import CONFIG, DESCRIPTOR, FLEET_KEYS, HOST_VARS, vault
 from orka.plan import layout
 from orka.plan.spec import Folder, MachineSpec, PlanInputs, Work
 
@@ -57,8 +57,12 @@ def provision(machine: MachineSpec, inputs: PlanInputs) -> Work:
     variables = json.dumps(inputs.scenario.vars, separators=(",", ":"))  # group_vars/all.yml: JSON is YAML
     script = ["bash", f"{REMOTE_SCRIPTS}/ansible-master.sh", CONFIG, variables, inputs.primary, *inputs.secondaries]
     commands.append(shlex.join(script))
+    folder = inputs.scenario.folder(DESCRIPTOR.name)
+    # The preflight has made sure a vault comes with its password.
+    password = vault.password() if vault.encrypted_in(folder) else None
     return Work(
-        folders=(Folder(str(SCRIPTS), REMOTE_SCRIPTS), Folder(str(inputs.scenario.folder(DESCRIPTOR.name)), CONFIG)),
+        folders=(Folder(str(SCRIPTS), REMOTE_SCRIPTS), Folder(str(folder), CONFIG)),
         commands=tuple(commands),
         uploads=tuple(uploads),
+        contents=((vault.UPLOAD_NAME, password),) if password else (),
     )

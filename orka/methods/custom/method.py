@@ -88,6 +88,15 @@ class CustomMethod(Method):
     def declared_steps(self) -> tuple[str, ...]:
         return tuple(step.name for step in load_taskfile(self.tasks / self.orchestration).steps)
 
+    def secret_names(self) -> tuple[str, ...]:
+        """scenario.yaml's and those its task files mark (`secrets:`)."""
+        files = [
+            DESCRIPTOR.entry,
+            *([self.orchestration] if self.scenario and self.scenario.orchestration_of(self.name) else []),
+        ]
+        marked = [name for file in files for name in load_taskfile(self.tasks / file).secrets]
+        return tuple(dict.fromkeys([*super().secret_names(), *marked]))
+
     @property
     def tasks(self) -> Path:
         """The scenario's task files (on this machine: the runner reads them here)."""

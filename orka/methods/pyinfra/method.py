@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import runpy
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orka.methods.base import Method, MethodError
+from orka.methods.base import Method, MethodError, values_of
 from orka.methods.pyinfra import DESCRIPTOR
 from orka.results.record import Change, HostOutcome, PhaseResult
 from orka.results.verdict import TIMED_OUT
@@ -215,6 +216,23 @@ class PyinfraMethod(Method):
         if self.scenario is None:
             raise MethodError("no scenario: pyinfra has no deploy file to apply")
         return self.scenario.folder(self.name)
+
+    def secrets(self) -> list[tuple[str, Any]]:
+        """The declared names in each host's data: the scenario's vars, then the folder's group_data/*.py as
+        pyinfra reads them (a module's top-level names)."""
+        names = self.secret_names()
+        if not names:
+            return []
+        inventory = self.inventory()
+        sources: list[dict[str, Any]] = [inventory.vars, *(host.vars for host in inventory.hosts)]
+        for module in sorted((self.folder / "group_data").glob("*.py")):
+            try:
+                sources.append(runpy.run_path(str(module)))
+            except Exception as exc:  # the team's own module: its error, named
+                raise MethodError(
+                    f"pyinfra: {module} cannot be read for its secrets: {type(exc).__name__}: {exc}"
+                ) from None
+        return values_of(names, sources, self.name, "in the hosts' data (the scenario's vars, group_data/*.py)")
 
     def inventory(self) -> Inventory:
         inventory = self.cluster.inventory(self.name)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from orka.methods.base import MachineUnreachable, Method, MethodError
+from orka.methods.base import MachineUnreachable, Method, MethodError, values_of
 from orka.methods.salt import DESCRIPTOR
 from orka.results.record import Change, HostOutcome, PhaseResult
 
@@ -32,6 +32,7 @@ PING_TIMEOUT_S = 10
 GATHER_CONF = "/etc/salt/master.d/orka-gather.conf"
 READY_GATHER_S = 2  # its value while waiting for the minions to answer
 NO_RETURN = "Minion did not return"
+MASKED = "**********"  # a pillar string as salt 3008 shows it unless unmasked
 # What a parser makes of a phase's output: one outcome per node, the steps in order, any error.
 Parsed = tuple[tuple[HostOutcome, ...], tuple[tuple[str, float, float], ...], str]
 # Said on stderr, at once, when salt-master is not running: salt's CLI would wait its
@@ -347,3 +348,37 @@ class SaltMethod(Method):
         except ValueError as exc:
             why = f"{exc} {stderr.strip()}"
             raise MethodError(f"salt could not render {self.orchestration} (exit {rc}): {why}") from None
+
+    def secrets(self) -> list[tuple[str, Any]]:
+        """Each declared pillar key's values, as the master renders every minion's pillar (its Jinja, its
+        renderers) for salt's own `pillar.get`. A value salt itself masks is not taken for the secret."""
+        names = self.secret_names()
+        if not names:
+            return []
+        # unmask=True: salt 3008 shows every pillar string as ********** unless asked (its own redaction).
+        command = f"salt '*' pillar.items unmask=True --out=json --static --timeout={cli_timeout(self.timeout_s)}"
+        stdout, stderr, rc, _ = self.run_on(MASTER, when_master_runs(command))
+        try:
+            pillars = [p for p in _loads(stdout).values() if isinstance(p, dict)]
+        except ValueError:  # never stdout in a message: it holds the secrets
+            lines = stderr.strip().splitlines()
+            raise MethodError(
+                f"salt could not give the minions' pillar (exit {rc}): {lines[-1] if lines else 'no output'}"
+            ) from None
+        found = [
+            {name: v for name in names if (v := pillar_get(pillar, name)) not in (None, MASKED)} for pillar in pillars
+        ]
+        return values_of(names, found, self.name, "in any minion's pillar; name a key as `pillar.get` does (app:token)")
+
+
+def pillar_get(pillar: dict[str, Any], key: str) -> Any:
+    """A value by its colon-separated key, as salt's pillar.get finds it (None: not there)."""
+    value: Any = pillar
+    for part in key.split(":"):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
