@@ -102,6 +102,13 @@ class Method(abc.ABC):
             raise MachineUnreachable(machine, ssh_failure(exc)) from None
         return result.stdout, result.stderr, result.rc, time.monotonic() - start
 
+    @property
+    def step_timeout_s(self) -> int:
+        """One step's bound, for a tool that can set one (Ansible's task timeout, pyinfra's per command), a
+        little under the command timeout: a step that never ends fails on its own node, and the tool reports
+        every other node, before the whole run is stopped."""
+        return max(1, self.timeout_s - max(5, self.timeout_s // 6))
+
     def cut_off(self, tool: str, rc: int) -> str:
         """The phase's error when the tool was stopped by the command timeout, else ''."""
         if rc != TIMED_OUT:

@@ -30,9 +30,11 @@ from orka.report.conditions import ConditionsView, conditions_view
 from orka.report.drift import drift_views
 from orka.report.effort import EffortView, count_effort
 from orka.report.equivalence import equivalence_views, unchecked_of
+from orka.report.faults import FaultMatrixView, fault_matrix_view
 from orka.report.matrix import RAW_TAIL_LINES, MethodView, method_views, phase_chart, scenarios_of, settings_used
 from orka.report.records import Record, latest_run, load_results, of_latest_run
 from orka.report.scale import SCALE_PHASES, ScaleView, scale_view
+from orka.results.faults import FAULTS_FILE
 from orka.results.fingerprint import fingerprints_path, read_left
 from orka.results.record import NORMAL, PHASES
 
@@ -110,8 +112,9 @@ def build_page(
     bench_path: Path | None,
     scale: ScaleView | None = None,
     conditions: ConditionsView | None = None,
+    faults: FaultMatrixView | None = None,
 ) -> str:
-    """The page's HTML, from the records of results.json (and the scale and conditions sections, if any)."""
+    """The page's HTML, from the records of results.json (and the scale, conditions and faults sections, if any)."""
     run_id, older = latest_run(found)
     run = [r for r in found if r.run_id == run_id]
     sections = sections_of(run, spikes_dir)
@@ -149,6 +152,7 @@ def build_page(
             scale_phases=SCALE_PHASES,
             colors=method_colors([*(m.name for m in methods), *(r.method for r in (scale.rows if scale else ()))]),
             conditions=conditions,
+            faults=faults,
             equivalence=equivalence,
             unchecked=unchecked_of(run),
             drift=drift,
@@ -169,13 +173,16 @@ def render_comparison(
     """Write the comparison page of results_path to out_path; return out_path.
 
     scale_dir: runs at several cluster sizes (None: no scale section). conditions_path:
-    the fault tests' records (default: conditions.json beside results_path)."""
+    the fault tests' records (default: conditions.json beside results_path); the fault matrix's are
+    faults.json beside results_path."""
     found = load_results(results_path)
     scale = None
     if scale_dir is not None:
         scale = scale_view(scale_dir, _display(scale_dir), of_latest_run(found), _display(results_path))
     conditions_path = conditions_path or results_path.parent / "conditions.json"
     conditions = conditions_view(conditions_path, _display(conditions_path))
-    page = build_page(found, results_path, spikes_dir, bench_path, scale, conditions)
+    faults_path = results_path.parent / FAULTS_FILE
+    faults = fault_matrix_view(faults_path, _display(faults_path))
+    page = build_page(found, results_path, spikes_dir, bench_path, scale, conditions, faults)
     write_atomically(out_path, page)
     return out_path

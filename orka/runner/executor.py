@@ -21,7 +21,10 @@ from orka.runner.ssh import CONNECTIONS, Connections, run_over_ssh
 from orka.runner.taskfile import Step, TaskFile
 
 PAYLOAD = (Path(__file__).parent / "remote.py").read_text()
-REMOTE_COMMAND = "sudo -n python3 -"
+TIMED_OUT = 124  # coreutils timeout's exit, as the SSH layer's own for a host past its deadline
+# The job's Python as root, stopped on the host itself (timeout signals its whole process group: a command
+# of the job that hangs too) this much before the runner's own deadline, so nothing runs on once it gave up.
+REMOTE_MARGIN_S = 2
 # A step of pings only needs no Python on the host: logging in and becoming
 # root is the whole check (as pyinfra's `exec -- true`), and a node's Python
 # start-up was most of a cold ping (0.2-0.4 s per node on a busy 2-core host).
@@ -133,18 +136,29 @@ async def ping_host(host: Host, job: dict[str, Any], step: str, timeout: float) 
     return HostRun(host.name, step, results, facts={"hostname": out.strip()}, start=start, end=end)
 
 
+def remote_command(timeout: float) -> str:
+    """The job's command on a host given `timeout` seconds (connecting included): its own bound comes first."""
+    return f"sudo -n timeout -k 1 {remote_limit(timeout)} python3 -"
+
+
+def remote_limit(timeout: float) -> int:
+    return max(1, int(timeout) - REMOTE_MARGIN_S)
+
+
 async def run_host(host: Host, job: dict[str, Any], step: str, timeout: float) -> HostRun:
     if pings_only(job):
         return await ping_host(host, job, step, timeout)
     start = time.time()
-    code, out, err = await run_over_ssh(host, REMOTE_COMMAND, payload(job), timeout)
+    code, out, err = await run_over_ssh(host, remote_command(timeout), payload(job), timeout)
     end = time.time()
     last = out.strip().splitlines()[-1] if out.strip() else ""
     try:
         data = json.loads(last)
     except json.JSONDecodeError:
         why = err.strip().splitlines()[-1] if err.strip() else f"exit {code} with no result"
-        kind = "connection error" if code in (124, 255) else "runner error"
+        kind = "connection error" if code in (TIMED_OUT, 255) else "runner error"
+        if code == TIMED_OUT and not err.strip():  # stopped on the host by its own bound, not a silent host
+            kind, why = "timed out", f"the step did not finish within {remote_limit(timeout)} s and was stopped there"
         return HostRun(host.name, step, error=f"{kind}: {why}", start=start, end=end)
     results = tuple(TaskResult(**r) for r in data["results"])
     return HostRun(host.name, step, results, facts=data.get("facts", {}), start=start, end=end)

@@ -130,4 +130,9 @@ async def run_over_ssh(host: Host, remote: str, stdin: bytes, timeout: float) ->
     except (OSError, asyncssh.Error, ConnectionError) as exc:
         await connections.drop(host)
         return 255, "", f"{type(exc).__name__}: {exc}"
-    return result.exit_status or 0, str(result.stdout or ""), str(result.stderr or "")
+    if result.exit_status is None:  # no status: the session was cut (the host went away mid-step), or killed
+        await connections.drop(host)
+        signal = result.exit_signal[0] if result.exit_signal else ""
+        why = f"killed by signal {signal}" if signal else "the connection was lost before the step ended"
+        return 255, str(result.stdout or ""), why
+    return result.exit_status, str(result.stdout or ""), str(result.stderr or "")

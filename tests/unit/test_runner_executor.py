@@ -24,12 +24,12 @@ from orka.runner import executor
 from orka.runner.executor import (
     PAYLOAD,
     PING_COMMAND,
-    REMOTE_COMMAND,
     HostRun,
     RunReport,
     TaskResult,
     job_for,
     payload,
+    remote_command,
     run_host,
     run_taskfile,
 )
@@ -164,8 +164,9 @@ def test_payload_failed_task_is_reported_not_raised(tmp_path: Path) -> None:
     assert not (tmp_path / "f").exists()
 
 
-def test_remote_command_runs_python_from_stdin_under_sudo() -> None:
-    assert REMOTE_COMMAND == "sudo -n python3 -"
+def test_remote_command_runs_python_from_stdin_under_sudo_bounded_before_the_runner_gives_up() -> None:
+    assert remote_command(42) == "sudo -n timeout -k 1 40 python3 -"
+    assert remote_command(1.5) == "sudo -n timeout -k 1 1 python3 -"
 
 
 # -- job_for ---------------------------------------------------------------------------
@@ -425,7 +426,7 @@ def test_run_taskfile_runs_steps_in_order_on_their_hosts(tmp_path: Path, monkeyp
         ("publish", ["a"]),
         ("fetch", ["b", "c"]),
     ]
-    assert transport.calls[0] == ("a", REMOTE_COMMAND, 42)
+    assert transport.calls[0] == ("a", remote_command(42), 42)
     assert sorted(c[0] for c in transport.calls[1:]) == ["b", "c"]
     assert {p.name: p.read_text() for p in tmp_path.glob("*.txt")} == {
         "a.txt": "primary custom",
@@ -535,7 +536,7 @@ def test_a_step_with_more_than_pings_runs_the_payload(tmp_path: Path, monkeypatc
     taskfile = parse_taskfile(f"tasks: [{{ping: {{}}}}, {{file: {{path: '{tmp_path}/f', content: x}}}}]", "<mixed>")
     report = run_taskfile(Inventory((Host("a"),)), taskfile, timeout=5)
     assert report.ok, report.to_dict()
-    assert [remote for _, remote, _ in transport.calls] == [REMOTE_COMMAND]
+    assert [remote for _, remote, _ in transport.calls] == [remote_command(5)]
     assert (tmp_path / "f").read_text() == "x"
 
 

@@ -159,7 +159,9 @@ class AnsibleMethod(Method):
         start = time.monotonic()
         bounded = " ".join(part for part in (command, connect_timeout_option(self.timeout_s)) if part)
         try:
-            stdout, stderr, rc, took = self.run_on(CONTROL, f"{JSON_OUTPUT} {bounded}")
+            # A task that never ends fails on its node (ansible's task timeout), the others go on.
+            step = f"ANSIBLE_TASK_TIMEOUT={self.step_timeout_s}"
+            stdout, stderr, rc, took = self.run_on(CONTROL, f"{JSON_OUTPUT} {step} {bounded}")
         except MachineUnreachable as exc:
             error = f"Ansible control node {CONTROL} is unreachable: {exc.why}"
             return PhaseResult(self.name, phase, (), time.monotonic() - start, error=error)

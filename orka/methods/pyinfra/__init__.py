@@ -12,6 +12,8 @@ def orchestration_in(folder: Path) -> str | None:
     return ORCHESTRATION if (folder / ORCHESTRATION).is_file() else None
 
 
+STEP_TIMEOUT_ENV = "ORKA_PYINFRA_STEP_TIMEOUT"  # seconds: each command's bound (pyinfra's _timeout), for events.py
+
 DESCRIPTOR = Descriptor(
     name="pyinfra",
     summary="pyinfra, agentless from this machine",

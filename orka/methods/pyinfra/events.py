@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 import time
 from typing import IO, Any
@@ -19,6 +20,8 @@ import pyinfra_cli.cli
 from pyinfra.api.host import Host
 from pyinfra.api.state import BaseStateCallback, State
 from pyinfra_cli.main import main
+
+from orka.methods.pyinfra import STEP_TIMEOUT_ENV
 
 # The last lines of a failed command's stderr kept: enough to say why, not a whole log.
 STDERR_LINES = 5
@@ -89,6 +92,12 @@ def run(events_path: str, argv: list[str]) -> None:
         return names, True
 
     operation.generate_operation_name = with_arguments
+    # Each command bounded (pyinfra's `_timeout`, which has no default of its own), so one that never ends fails
+    # its host alone and pyinfra goes on with the others, before orka's command timeout stops the whole run.
+    step_timeout = os.environ.get(STEP_TIMEOUT_ENV)
+    if step_timeout:
+        arguments: Any = importlib.import_module("pyinfra.api.arguments")
+        arguments.all_argument_meta["_timeout"].default = lambda _config: int(step_timeout)
     sys.argv = ["pyinfra", *argv]
     try:
         main()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import runpy
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from orka.methods.base import Method, MethodError, values_of
-from orka.methods.pyinfra import DESCRIPTOR
+from orka.methods.pyinfra import DESCRIPTOR, STEP_TIMEOUT_ENV
 from orka.results.record import Change, HostOutcome, PhaseResult
 from orka.results.verdict import TIMED_OUT
 from orka.runner.inventory import Inventory
@@ -250,7 +251,8 @@ class PyinfraMethod(Method):
             left_before = debug_log is not None and debug_log.exists()
             start = time.monotonic()
             try:
-                done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=self.timeout_s)
+                env = {**os.environ, STEP_TIMEOUT_ENV: str(self.step_timeout_s)}  # a command that never ends fails
+                done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=self.timeout_s, env=env)
                 stdout, stderr, rc = done.stdout, done.stderr, done.returncode
             except subprocess.TimeoutExpired as exc:
                 stdout, stderr, rc = _text(exc.stdout), _text(exc.stderr), TIMED_OUT

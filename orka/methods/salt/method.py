@@ -14,11 +14,14 @@ import re
 import shlex
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from orka.methods.base import MachineUnreachable, Method, MethodError, values_of
 from orka.methods.salt import DESCRIPTOR
 from orka.results.record import Change, HostOutcome, PhaseResult
+from orka.results.verdict import TIMED_OUT
 
 MASTER = DESCRIPTOR.masters[0].name
 
@@ -315,14 +318,66 @@ class SaltMethod(Method):
         return self._salt("ping", command, lambda out: (parse_ping(out, self.node_names), (), ""))
 
     def apply(self, phase: str = "apply") -> PhaseResult:
-        changes_fail = phase == "idempotence"
-        return self._salt(
-            phase, self._state_apply(), lambda out: (parse_apply(out, self.node_names, changes_fail), (), "")
-        )
+        hosts = partial(parse_apply, nodes=self.node_names, changes_fail=phase == "idempotence")
+        return self._state_run(phase, self._state_apply(), hosts)
 
     def dry_run(self) -> PhaseResult:
-        command = self._state_apply("test=True")
-        return self._salt("check", command, lambda out: (parse_dry_run(out, self.node_names), (), ""))
+        return self._state_run("check", self._state_apply("test=True"), partial(parse_dry_run, nodes=self.node_names))
+
+    def _state_run(self, phase: str, command: str, hosts: Callable[[str], tuple[HostOutcome, ...]]) -> PhaseResult:
+        return self._cut_short(self._salt(phase, command, lambda out: (hosts(out), (), "")), hosts)
+
+    def _cut_short(self, result: PhaseResult, hosts: Callable[[str], tuple[HostOutcome, ...]]) -> PhaseResult:
+        """A state run with a minion that did not return, or that the command timeout stopped: salt gives up on
+        a minion, or waits for as long as it says it is still running (a step that never ends), and either way
+        its job runs on. Each minion still running it fails saying so, and its job is killed there: the run is
+        bounded, the others pass, and nothing keeps running after orka gave up. A run the timeout stopped takes
+        the others' returns from the master's job cache."""
+        timed_out = result.exit_code == TIMED_OUT
+        if not timed_out and not any(h.detail.startswith(NO_RETURN) for h in result.hosts):
+            return result
+        start = time.monotonic()
+        active, _, _, _ = self.run_on(MASTER, "salt-run jobs.active --out=json")
+        try:
+            listed = _loads(active)
+        except ValueError:
+            listed = {}
+        jobs = {
+            j: job
+            for j, job in listed.items()
+            if isinstance(job, dict) and f"{job.get('Function')}".startswith("state.")
+        }
+        if not jobs:
+            return result  # nothing still running: the outcomes stand
+        jid = max(jobs)  # ids are timestamps: the newest, orka's own (one state run at a time per cluster)
+        running = sorted(name for entry in jobs[jid].get("Running", []) for name in entry)
+        if running:
+            self.run_on(MASTER, f"salt -L {shlex.quote(','.join(running))} saltutil.kill_job {jid} --out=json")
+        raw = result.raw
+        found = {h.node: h for h in result.hosts}
+        if timed_out:
+            returned, _, _, _ = self.run_on(MASTER, f"salt-run jobs.lookup_jid {jid} --out=json")
+            raw += f"\n-- job {jid} from the master's job cache --\n{returned}"
+            try:
+                found = {h.node: h for h in hosts(returned)} if returned.strip() else {}
+            except ValueError:
+                found = {}
+        why = (
+            f"still running after {self.timeout_s if timed_out else 'salt gave up'}: salt's job {jid} was stopped there"
+        )
+        if timed_out:
+            why = f"still running after {self.timeout_s} s (timeouts.command): salt's job {jid} was stopped there"
+        else:
+            why = f"{NO_RETURN}: still running when salt gave up; its job {jid} was stopped there"
+        outcomes = tuple(
+            HostOutcome(node, ok=False, failed=1, detail=why) if node in running else found[node]
+            for node in self.node_names
+            if node in running or node in found
+        )
+        took = result.duration_s + time.monotonic() - start
+        cut = replace(result, hosts=outcomes, duration_s=took, raw=raw)
+        # Stopped by the timeout, the run is judged by the minions' returns, not by the CLI it killed.
+        return replace(cut, exit_code=None, error="") if timed_out else cut
 
     def _state_apply(self, *arguments: str) -> str:
         # -t is half the command timeout: a minion busy with its first apply can be too busy to answer
