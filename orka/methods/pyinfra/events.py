@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import socket
 import sys
 import time
 from typing import IO, Any
@@ -37,6 +38,14 @@ class Events(BaseStateCallback):
         self.out = out
         # Errors whose output is not known yet: pyinfra calls back before it stores a failed command's output.
         self.failed: list[tuple[State, Host, str, float]] = []
+        # A command that timed out or lost its connection leaves no output, only pyinfra's log line: its words.
+        self.command_errors: dict[str, str] = {}
+
+    def command_error(self, host: Host, error: Exception, timeout: int | None) -> None:
+        timed_out = isinstance(error, TimeoutError | socket.timeout)
+        self.command_errors[host.name] = (
+            f"command timed out after {timeout} s" if timed_out else f"{type(error).__name__}: {error}"
+        )
 
     def _write(self, event: str, host: Host, t: float | None = None, **facts: Any) -> None:
         self.out.write(json.dumps({"event": event, "host": host.name, "t": t or time.time(), **facts}) + "\n")
@@ -66,6 +75,8 @@ class Events(BaseStateCallback):
         for state, host, op_hash, t in self.failed:
             meta = state.ops[host][op_hash].operation_meta
             said = [*meta.stderr_lines, *meta.stdout_lines][-STDERR_LINES:] if meta.is_complete() else []
+            if not said and host.name in self.command_errors:
+                said = [self.command_errors.pop(host.name)]
             self._write("error", host, t, op=op_hash, name=operation_name(state, op_hash), stderr=said)
         self.failed.clear()
 
@@ -92,6 +103,15 @@ def run(events_path: str, argv: list[str]) -> None:
         return names, True
 
     operation.generate_operation_name = with_arguments
+    # pyinfra only logs why a command failed without output (a timeout, a lost connection): keep its words.
+    operations: Any = importlib.import_module("pyinfra.api.operations")
+    log_command_error = operations.log_host_command_error
+
+    def said_why(host: Host, error: Exception, timeout: int | None = 0) -> None:
+        events.command_error(host, error, timeout)
+        log_command_error(host, error, timeout=timeout)
+
+    operations.log_host_command_error = said_why
     # Each command bounded (pyinfra's `_timeout`, which has no default of its own), so one that never ends fails
     # its host alone and pyinfra goes on with the others, before orka's command timeout stops the whole run.
     step_timeout = os.environ.get(STEP_TIMEOUT_ENV)
