@@ -86,6 +86,7 @@ def test_states_render_for_the_redhat_family(spike: Spike) -> None:
         f"sudo mkdir -p {config} && printf '%s\\n' 'file_client: local' 'id: {spike.cluster.nodes[-1].name}' "
         "'file_roots: {base: [/srv/salt]}' 'pillar_roots: {base: [/srv/pillar, /srv/salt/pillar]}' "
         "'grains: {os_family: RedHat, os: CentOS Stream, osmajorrelease: 9}' "
+        "'gpg_keydir: /etc/salt/gpgkeys' "  # a GPG-encrypted pillar is decrypted with the master's key
         f"| sudo tee {config}/minion >/dev/null && "
         f"sudo salt-call --local --config-dir={config} state.show_highstate --out=json"
     )

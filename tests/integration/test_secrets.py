@@ -1,8 +1,9 @@
 """Secrets stay out of everything a spike run writes, for every method, and still reach the nodes.
 
 tests/integration/data/secrets declares a secret scenario var and, for each method, a secret where its own
-tool holds it: a Salt pillar key, an ansible-vault file (its password from ORKA_ANSIBLE_VAULT_PASSWORD), a
-runner task file's marked var, pyinfra group data. Every method writes them root-only on every node.
+tool holds it: Salt pillar keys, one plain and one GPG-encrypted (its key from ORKA_SALT_GPG_KEY_FILE), an
+ansible-vault file (its password from ORKA_ANSIBLE_VAULT_PASSWORD), a runner task file's marked var, pyinfra
+group data. Every method writes them root-only on every node.
 
 Two runs, as a user runs them (`pytest spikes/ --scenario ...`):
 - the whole spike with every method: its drift phase edits both files, so the dry runs' diffs (Salt's)
@@ -34,9 +35,12 @@ SCENARIO = REPO_ROOT / "tests" / "integration" / "data" / "secrets"
 CLUSTER = "orka-secrets"
 METHODS = ("salt", "ansible", "custom", "pyinfra")
 VAULT_PASSWORD = "orka-test-vault-pass"
+GPG_KEY = SCENARIO / "keys" / "salt-gpg-secret-key.asc"  # made for this test alone
+OWN_SECRETS = {"salt": 2, "ansible": 1, "custom": 1, "pyinfra": 1}  # what each tool gives orka
 VALUES = {  # what scenario.yaml, the pillar, the vault, the vars and the group data hold
     "shared_token": "orka-shared-5d1c9a7e3b",
     "app:db_password": "salt-pillar-9f2e7c4a61",
+    "gpg:token": "salt-gpg-6a1f0c9e27",
     "vault_db_password": "ansible-vault-4b8d2f6e90",
     "custom_token": "custom-runner-8e2b6d0f47",
     "api_key": "pyinfra-data-3c7a1e9f52",
@@ -47,7 +51,9 @@ Run = tuple[subprocess.CompletedProcess[str], Path]
 def spike(reports: Path, scenario: Path, *selection: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "pytest", "spikes/", "--scenario", str(scenario), "--cluster-name", CLUSTER]
     command += ["-p", "no:cacheprovider", "--results", str(reports / "results.json"), *selection]
-    env = user_environment(ORKA_REPORTS=str(reports), ORKA_ANSIBLE_VAULT_PASSWORD=VAULT_PASSWORD)
+    env = user_environment(
+        ORKA_REPORTS=str(reports), ORKA_ANSIBLE_VAULT_PASSWORD=VAULT_PASSWORD, ORKA_SALT_GPG_KEY_FILE=str(GPG_KEY)
+    )
     return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=1800, env=env)
 
 
@@ -83,9 +89,9 @@ def leaks(run: Run) -> list[str]:
 def test_every_method_passes_with_its_secrets_kept_out(full_run: Run) -> None:
     process, _ = full_run
     assert process.returncode == 0, process.stdout[-4000:] + process.stderr[-2000:]
-    for method in METHODS:  # each tool gave orka its own secret
-        assert f"[orka] {method}: 1 secret value(s) from its tool, kept out of every report" in process.stdout
-    assert "[orka] secrets: none of the 5 declared values in " in process.stdout
+    for method, count in OWN_SECRETS.items():  # each tool gave orka its own secrets
+        assert f"[orka] {method}: {count} secret value(s) from its tool, kept out of every report" in process.stdout
+    assert f"[orka] secrets: none of the {len(VALUES)} declared values in " in process.stdout
     assert leaks(full_run) == []
     assert CLUSTER not in cluster_names()
 
@@ -105,8 +111,9 @@ def test_the_tools_printed_a_value_and_orka_redacted_it(full_run: Run) -> None:
     _, reports = full_run
     drift = [r for r in read_records(reports / "results.json") if r["phase"] == "drift" and r["node"] is None]
     salt = next(r for r in drift if r["method"] == "salt")
-    # Salt's dry run shows the edited file's diff, the pillar's value in it: redacted where it stood.
+    # Salt's dry run shows the edited file's diff, the pillar's values in it (the decrypted one too): redacted.
     assert "[secret app:db_password]" in salt["raw"]
+    assert "[secret gpg:token]" in salt["raw"]
 
 
 def test_a_failing_apply_keeps_them_out_too(failing_run: Run) -> None:
@@ -114,6 +121,6 @@ def test_a_failing_apply_keeps_them_out_too(failing_run: Run) -> None:
     assert process.returncode != 0
     applies = [r for r in read_records(reports / "results.json") if r["phase"] == "apply" and r["node"] is None]
     assert sorted(r["method"] for r in applies if r["verdict"] == "fail") == sorted(METHODS), process.stdout[-3000:]
-    assert "[orka] secrets: none of the 5 declared values in " in process.stdout
+    assert f"[orka] secrets: none of the {len(VALUES)} declared values in " in process.stdout
     assert leaks(failing_run) == []
     assert CLUSTER not in cluster_names()

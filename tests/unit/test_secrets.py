@@ -18,6 +18,7 @@ from orka.config import REPO_ROOT
 from orka.config.scenario import load_scenario
 from orka.methods.ansible.vault import PASSWORD_ENV, PASSWORD_FILE_ENV, encrypted_in, password_problem
 from orka.methods.base import MethodError, values_of
+from orka.methods.salt.gpg import KEY_FILE_ENV, encrypted_pillar, key_problem
 from orka.methods.salt.method import pillar_get
 from orka.pytest_plugin.secrets import redact_report
 from orka.results.store import append_records, read_records
@@ -124,7 +125,7 @@ def test_the_secrets_scenario_declares_each_holder() -> None:
     scenario, problems = load_scenario(SCENARIO)
     assert problems == []
     assert scenario is not None
-    assert scenario.secret_names("salt") == ("app:db_password",)
+    assert scenario.secret_names("salt") == ("app:db_password", "gpg:token")
     assert scenario.secret_names("pyinfra") == ("api_key",)
     assert scenario.secret_names("ansible") == ()
     assert scenario.secret_vars() == {"shared_token": "orka-shared-5d1c9a7e3b"}
@@ -185,6 +186,24 @@ def test_a_vault_without_its_password_is_named_with_where_to_give_it(monkeypatch
     assert "never in settings" in problem
     monkeypatch.setenv(PASSWORD_ENV, "given")
     assert password_problem(SCENARIO / "ansible") is None
+
+
+def test_a_gpg_encrypted_pillar_without_its_key_is_named_with_where_to_give_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    tree = SCENARIO / "salt"
+    assert encrypted_pillar(tree) == ["pillar/gpg.sls"]
+    monkeypatch.delenv(KEY_FILE_ENV, raising=False)
+    problem = key_problem(tree)
+    assert problem is not None
+    assert problem.startswith("pillar/gpg.sls: holds a GPG-encrypted value; give the path of its secret key")
+    assert KEY_FILE_ENV in problem
+    (tmp_path / "public.asc").write_text("-----BEGIN PGP PUBLIC KEY BLOCK-----\n")
+    monkeypatch.setenv(KEY_FILE_ENV, str(tmp_path / "public.asc"))
+    assert "holds no armored secret key" in str(key_problem(tree))
+    monkeypatch.setenv(KEY_FILE_ENV, str(SCENARIO / "keys" / "salt-gpg-secret-key.asc"))
+    assert key_problem(tree) is None
+    assert encrypted_pillar(REPO_ROOT / "spikes" / "example" / "salt") == []
 
 
 def test_the_leak_scan_finds_declared_secrets_and_token_shapes(secrets: Secrets, tmp_path: Path) -> None:

@@ -14,9 +14,10 @@ DESCRIPTOR = Descriptor(
     masters=(Master("orka-master", "salt-master", 10),),
     agent_on_nodes=True,
     effort_patterns=("*.sls", "*.jinja"),
-    preflight="orka.methods.salt.states:preflight",
+    preflight="orka.methods.salt.files:preflight",
     provision="orka.methods.salt.provision:provision",
     units=("salt-master.service", "salt-minion.service"),
+    teardown_on_hosts="rm -rf /etc/salt/gpgkeys",  # a scenario's GPG key, imported by salt-master.sh
     # The minion orka installed on an existing fleet (its unit names orka), stopped while another method runs;
     # salt-minion.sh starts it again.
     inert_on_hosts=(

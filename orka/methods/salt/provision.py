@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from orka.config import NODE_ROLE
-from orka.methods.salt import DESCRIPTOR
+from orka.methods.salt import DESCRIPTOR, gpg
 from orka.methods.salt.keys import ensure_salt_keys
 from orka.methods.salt.states import PILLAR
 from orka.plan import layout
@@ -54,6 +54,9 @@ def provision(machine: MachineSpec, inputs: PlanInputs) -> Work:
         top = pillar_top(tree)
         uploads = [("salt/master.pem", keys / "master.pem"), ("salt/master.pub", keys / "master.pub")]
         uploads += [(f"salt/minions/{minion}.pub", keys / f"{minion}.pub") for minion in minions]
+        gpg_key = gpg.key_file()
+        if gpg_key is not None and gpg.encrypted_pillar(tree):  # the preflight has made sure it is a key
+            uploads.append((gpg.UPLOAD_NAME, gpg_key))
         return Work(
             folders=(*scripts, Folder(str(tree), REMOTE_TREE)),
             commands=(shlex.join(["bash", f"{REMOTE_SCRIPTS}/salt-master.sh", pillar(inputs), variables, top]),),

@@ -21,6 +21,12 @@ rm -f /etc/salt/pki/master/minions/*
 for key in "$upload"/minions/*.pub; do
   install -m 0644 "$key" "/etc/salt/pki/master/minions/$(basename "$key" .pub)"
 done
+rm -rf /etc/salt/gpgkeys
+if [ -f "$upload/gpg/secret.asc" ]; then
+  # The scenario's GPG key, where Salt's gpg renderer decrypts the pillar (its gpg_keydir).
+  install -d -m 0700 /etc/salt/gpgkeys
+  gpg --homedir /etc/salt/gpgkeys --batch --quiet --import "$upload/gpg/secret.asc"
+fi
 rm -rf "$ORKA_UPLOAD"
 
 install -d /etc/salt/master.d /srv/pillar

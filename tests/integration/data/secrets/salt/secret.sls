@@ -18,6 +18,8 @@
     - user: {{ pillar['secret_owner'] }}
     - group: root
     - mode: "0600"
-    - contents_pillar: app:db_password
+    - contents: |
+        {{ pillar['app']['db_password'] }}
+        {{ pillar['gpg']['token'] }}
     - require:
       - file: /etc/orka-secret
