@@ -2,8 +2,8 @@
 
 tests/integration/data/secrets declares a secret scenario var and, for each method, a secret where its own
 tool holds it: Salt pillar keys, one plain and one GPG-encrypted (its key from ORKA_SALT_GPG_KEY_FILE), an
-ansible-vault file (its password from ORKA_ANSIBLE_VAULT_PASSWORD), a runner task file's marked var, pyinfra
-group data. Every method writes them root-only on every node.
+ansible-vault file (its password from ORKA_ANSIBLE_VAULT_PASSWORD) and a var only a no_log task uses, a runner
+task file's marked var, pyinfra group data. Every method writes them root-only on every node.
 
 Two runs, as a user runs them (`pytest spikes/ --scenario ...`):
 - the whole spike with every method: its drift phase edits both files, so the dry runs' diffs (Salt's)
@@ -36,12 +36,13 @@ CLUSTER = "orka-secrets"
 METHODS = ("salt", "ansible", "custom", "pyinfra")
 VAULT_PASSWORD = "orka-test-vault-pass"
 GPG_KEY = SCENARIO / "keys" / "salt-gpg-secret-key.asc"  # made for this test alone
-OWN_SECRETS = {"salt": 2, "ansible": 1, "custom": 1, "pyinfra": 1}  # what each tool gives orka
+OWN_SECRETS = {"salt": 2, "ansible": 2, "custom": 1, "pyinfra": 1}  # what each tool gives orka
 VALUES = {  # what scenario.yaml, the pillar, the vault, the vars and the group data hold
     "shared_token": "orka-shared-5d1c9a7e3b",
     "app:db_password": "salt-pillar-9f2e7c4a61",
     "gpg:token": "salt-gpg-6a1f0c9e27",
     "vault_db_password": "ansible-vault-4b8d2f6e90",
+    "deploy_token": "ansible-nolog-1d4e7b2c93",
     "custom_token": "custom-runner-8e2b6d0f47",
     "api_key": "pyinfra-data-3c7a1e9f52",
 }

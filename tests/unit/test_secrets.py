@@ -16,6 +16,7 @@ import pytest
 from orka import secrets as secrets_module
 from orka.config import REPO_ROOT
 from orka.config.scenario import load_scenario
+from orka.methods.ansible.nolog import no_log_variables
 from orka.methods.ansible.vault import PASSWORD_ENV, PASSWORD_FILE_ENV, encrypted_in, password_problem
 from orka.methods.base import MethodError, values_of
 from orka.methods.salt.gpg import KEY_FILE_ENV, encrypted_pillar, key_problem
@@ -226,3 +227,16 @@ def test_the_leak_scan_takes_a_secret_from_the_environment_and_never_prints_it(t
     assert run.returncode == 1
     assert f"{tmp_path / 'junit.xml'}:1: declared secret UNIT_SECRET" in run.stdout
     assert VALUE not in run.stdout + run.stderr
+
+
+def test_a_no_log_tasks_variables_are_found_and_ansibles_own_names_left_out(tmp_path: Path) -> None:
+    assert no_log_variables(SCENARIO / "ansible") == ("vault_db_password", "deploy_token")  # not its owner
+    (tmp_path / "playbook.yml").write_text(
+        "- hosts: all\n  tasks:\n"
+        "    - name: shown\n      ansible.builtin.debug: {msg: '{{ shown_var }}'}\n"
+        "    - name: hidden\n      no_log: yes\n"
+        "      ansible.builtin.command: 'login {{ api_key | trim }} {{ item }}'\n"
+        "      loop: '{{ ansible_play_hosts }}'\n"
+        "    - block:\n        - ansible.builtin.copy: {content: '{{ tls.key }}', dest: /x}\n      no_log: true\n"
+    )
+    assert no_log_variables(tmp_path) == ("api_key", "tls")

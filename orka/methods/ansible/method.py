@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from orka.methods.ansible import CONFIG, DESCRIPTOR, vault
+from orka.methods.ansible.nolog import no_log_variables
 from orka.methods.base import MachineUnreachable, Method, MethodError
 from orka.plan import layout
 from orka.results.record import Change, HostOutcome, PhaseResult
@@ -197,11 +198,13 @@ class AnsibleMethod(Method):
         redact left out: a vault file holds user names beside passwords)."""
         if self.scenario is None:
             return []
-        encrypted = vault.encrypted_in(self.scenario.folder(self.name))
+        folder = self.scenario.folder(self.name)
+        encrypted = vault.encrypted_in(folder)
         found: list[tuple[str, Any]] = []
         names = tuple(dict.fromkeys([*self.secret_names(), *encrypted.variables]))
-        if names:
-            found += self._variables(names)
+        hidden = tuple(name for name in no_log_variables(folder) if name not in names)
+        if names or hidden:
+            found += self._variables(names, hidden)
         for file in encrypted.files:
             stdout, stderr, rc, _ = self.run_on(CONTROL, f"ansible-vault view {CONFIG}/{file}")
             if rc != 0:  # never stdout in a message: it holds the secrets
@@ -213,10 +216,13 @@ class AnsibleMethod(Method):
             found += [(f"{file}:{name}", value) for name, value in leaves("vault", held) if len(value) >= MIN_LENGTH]
         return found
 
-    def _variables(self, names: tuple[str, ...]) -> list[tuple[str, Any]]:
-        """Each variable's values as Ansible gives them to the nodes (one ad-hoc run, nothing run on them)."""
-        listed = ", ".join(names)
-        command = f"ansible nodes -o -m ansible.builtin.debug -a {shlex.quote(f'msg={{{{ [{listed}] | to_json }}}}')}"
+    def _variables(self, names: tuple[str, ...], hidden: tuple[str, ...] = ()) -> list[tuple[str, Any]]:
+        """Each variable's values as Ansible gives them to the nodes (one ad-hoc run, nothing run on them);
+        a named one must have a value, a no_log task's may not (a loop's item, a registered result)."""
+        listed = ", ".join([*names, *(f"{name} | default(none)" for name in hidden)])
+        # --playbook-dir: the group_vars/ and host_vars/ beside the playbooks too, as ansible-playbook reads them.
+        message = shlex.quote(f"msg={{{{ [{listed}] | to_json }}}}")
+        command = f"ansible nodes -o --playbook-dir {CONFIG} -m ansible.builtin.debug -a {message}"
         stdout, stderr, rc, _ = self.run_on(CONTROL, command)
         per_host = {}
         for line in stdout.splitlines():
@@ -228,15 +234,20 @@ class AnsibleMethod(Method):
         if failed or not per_host:
             why = failed[0][1] if failed else last_line(stderr) or f"no output (exit {rc})"
             raise MethodError(
-                f"ansible: the secrets {listed} (scenario.yaml's `secrets.ansible`, the vault's variables) "
+                f"ansible: the secrets {', '.join((*names, *hidden))} (scenario.yaml's `secrets.ansible`, the vault's "
+                "and the no_log tasks' variables) "
                 f"cannot be read on {failed[0][0] if failed else CONTROL}: {why}"
             )
         found: list[tuple[str, Any]] = []
         for _, result in per_host.values():
             values = result["msg"]
-            for name, value in zip(names, json.loads(values) if isinstance(values, str) else values, strict=True):
-                if (name, value) not in found:
-                    found.append((name, value))
+            given = json.loads(values) if isinstance(values, str) else values
+            for name, value in zip((*names, *hidden), given, strict=True):
+                # A no_log task's variables include its owners and modes: those too short to redact are left out.
+                pairs = (
+                    [p for p in leaves(name, value) if len(p[1]) >= MIN_LENGTH] if name in hidden else [(name, value)]
+                )
+                found += [pair for pair in pairs if value is not None and pair not in found]
         return found
 
     def declared_steps(self) -> tuple[str, ...]:

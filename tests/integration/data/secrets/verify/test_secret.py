@@ -7,7 +7,7 @@ from testinfra.host import Host
 SHARED = "orka-shared-5d1c9a7e3b"
 OWN = {
     "salt": "salt-pillar-9f2e7c4a61\nsalt-gpg-6a1f0c9e27",  # a plain pillar value and a GPG-encrypted one
-    "ansible": "ansible-vault-4b8d2f6e90",
+    "ansible": "ansible-vault-4b8d2f6e90\nansible-nolog-1d4e7b2c93",  # a vault's value, a no_log task's var
     "custom": "custom-runner-8e2b6d0f47",
     "pyinfra": "pyinfra-data-3c7a1e9f52",
 }
