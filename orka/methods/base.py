@@ -166,12 +166,16 @@ class Method(abc.ABC):
         names = self.secret_names()
         if not names:
             return []
-        inventory = self.cluster.inventory(self.name).with_vars(self.scenario_vars)
-        return values_of(names, [inventory.vars, *(host.vars for host in inventory.hosts)], self.name)
+        return values_of(names, self.secret_sources(), self.name, self.secret_sources_words)
 
-    @property
-    def scenario_vars(self) -> dict[str, Any]:
-        return self.scenario.vars if self.scenario else {}
+    # Where secret_sources() looks, for the message naming a secret found nowhere.
+    secret_sources_words: ClassVar[str] = "in the vars the method gives the nodes; name a var the desired state uses"
+
+    def secret_sources(self) -> list[Mapping[str, Any]]:
+        """What the default secrets() looks names up in: the inventory's vars (the scenario's with them) and each
+        host's own."""
+        inventory = self.cluster.inventory(self.name).with_vars(self.scenario.vars if self.scenario else {})
+        return [inventory.vars, *(host.vars for host in inventory.hosts)]
 
 
 def values_of(

@@ -20,11 +20,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orka.methods.base import Method, MethodError, values_of
+from orka.methods.base import Method, MethodError
 from orka.methods.pyinfra import DESCRIPTOR, STEP_TIMEOUT_ENV
 from orka.results.record import Change, HostOutcome, PhaseResult
 from orka.results.verdict import TIMED_OUT
@@ -218,14 +219,12 @@ class PyinfraMethod(Method):
             raise MethodError("no scenario: pyinfra has no deploy file to apply")
         return self.scenario.folder(self.name)
 
-    def secrets(self) -> list[tuple[str, Any]]:
-        """The declared names in each host's data: the scenario's vars, then the folder's group_data/*.py as
-        pyinfra reads them (a module's top-level names)."""
-        names = self.secret_names()
-        if not names:
-            return []
-        inventory = self.inventory()
-        sources: list[dict[str, Any]] = [inventory.vars, *(host.vars for host in inventory.hosts)]
+    secret_sources_words = "in the hosts' data (the scenario's vars, group_data/*.py)"
+
+    def secret_sources(self) -> list[Mapping[str, Any]]:
+        """Each host's data: the inventory's (the scenario's vars), then the folder's group_data/*.py as pyinfra
+        reads them (a module's top-level names)."""
+        sources = super().secret_sources()
         for module in sorted((self.folder / "group_data").glob("*.py")):
             try:
                 sources.append(runpy.run_path(str(module)))
@@ -233,7 +232,7 @@ class PyinfraMethod(Method):
                 raise MethodError(
                     f"pyinfra: {module} cannot be read for its secrets: {type(exc).__name__}: {exc}"
                 ) from None
-        return values_of(names, sources, self.name, "in the hosts' data (the scenario's vars, group_data/*.py)")
+        return sources
 
     def inventory(self) -> Inventory:
         inventory = self.cluster.inventory(self.name)

@@ -362,9 +362,6 @@ class SaltMethod(Method):
                 found = {h.node: h for h in hosts(returned)} if returned.strip() else {}
             except ValueError:
                 found = {}
-        why = (
-            f"still running after {self.timeout_s if timed_out else 'salt gave up'}: salt's job {jid} was stopped there"
-        )
         if timed_out:
             why = f"still running after {self.timeout_s} s (timeouts.command): salt's job {jid} was stopped there"
         else:
