@@ -7,10 +7,14 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 export VAGRANT_CHECKPOINT_DISABLE := 1
 
-.PHONY: spike test test-libvirt scale unit lint bench bench-methods bench-spike down host
+.PHONY: spike spike-platforms test test-libvirt scale unit lint bench bench-methods bench-spike down host
 
 spike: host $(VENV)/.installed
 	$(BIN)/pytest spikes/ $(PYTEST_ARGS)
+
+# Every scenario x method on each node OS release the docker provider builds here (CI runs it).
+spike-platforms: host $(VENV)/.installed
+	$(BIN)/pytest spikes/ --platform debian-12 --platform debian-13 $(PYTEST_ARGS)
 
 # The unit tests on both cores (no cluster: they share nothing); the integration tests two modules at a time
 # (each module's clusters are its own, named and networked apart), then the one that takes every cluster down.

@@ -62,8 +62,9 @@ def one_run(nodes: int, methods: list[str], quiet: bool) -> dict[str, float]:
 
 def drop_caches() -> None:
     settings = load_settings(None, {"provider": "docker"})
-    subprocess.run(["docker", "rmi", "-f", image_tag(settings.image_recipe)], capture_output=True, check=False)
-    shutil.rmtree(wheelhouse_dir(WHEELHOUSE_PINS, CACHE_ROOT / "wheelhouse"), ignore_errors=True)
+    tag = image_tag(settings.image_recipe, settings.platform.suite)
+    subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, check=False)
+    shutil.rmtree(wheelhouse_dir(WHEELHOUSE_PINS, CACHE_ROOT / "wheelhouse", settings.platform), ignore_errors=True)
 
 
 def main() -> int:

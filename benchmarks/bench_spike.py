@@ -163,16 +163,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1, help="serial runs (default: %(default)s)")
     parser.add_argument("--skip-parallel", action="store_true", help="no `pytest spikes/ -n 3` run")
     parser.add_argument("--skip-molecule", action="store_true", help="no Molecule comparison")
+    parser.add_argument("--platform", metavar="NAME", help="the nodes' OS release (default: the settings')")
     args = parser.parse_args(argv)
+    chosen = ("--platform", args.platform) if args.platform else ()
     load = os.getloadavg()
     print(f"[bench] load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} CPUs)")
 
     serial = []
     for number in range(1, args.runs + 1):
         label = f"serial run {number} of {args.runs}"
-        serial.append(split(*pytest_spikes(label=f"serial-{number}")))
+        serial.append(split(*pytest_spikes(*chosen, label=f"serial-{number}")))
         print_run(serial[-1], label)
-    parallel = None if args.skip_parallel else split(*pytest_spikes("-n", "3", label="parallel"))
+    parallel = None if args.skip_parallel else split(*pytest_spikes(*chosen, "-n", "3", label="parallel"))
     if parallel is not None:
         print_run(parallel, "pytest spikes/ -n 3", side_by_side=True)
     rival = None if args.skip_molecule else molecule_against_orka()

@@ -69,7 +69,7 @@ def fleet(size: int, work: Path, emit: Emit) -> Iterator[LightFleet]:
     if not 1 <= size <= MOST:
         raise SystemExit(f"bench: --fleet takes 1 to {MOST} hosts (one /24), not {size}")
     settings = load_settings(None, {"provider": "docker"})
-    image = ensure_image(settings.image_recipe, CACHE_ROOT, emit)
+    image = ensure_image(settings.image_recipe, settings.platform.suite, CACHE_ROOT, emit)
     key, public = keys.ensure_ssh_keypair(work / "fleet-key", comment=FLEET)
     remove_docker_leftovers(FLEET)  # a killed benchmark's
     try:

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 def load_from_args(args: argparse.Namespace) -> Settings:
     path = resolve_settings_path(args.settings, os.environ)
     overrides: dict[str, object] = {"cluster": args.cluster_size, "provider": args.provider}
+    if getattr(args, "platform", None):
+        overrides["platforms"] = [args.platform]
     if getattr(args, "scenario", None):
         overrides["scenarios"] = [str(Path(p).resolve()) for p in args.scenario]
     return load_settings(path, overrides)
@@ -220,6 +222,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     command += ["-p", "no:cacheprovider", "--results", str(reports / "results.json")]
     if args.settings:
         command += ["--settings", args.settings]
+    if args.platform:
+        command += ["--platform", args.platform]
     environment = {**os.environ, "ORKA_REPORTS": str(reports)}
     return subprocess.run(command, cwd=REPO_ROOT, env=environment, check=False).returncode
 
@@ -319,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--settings", help="settings file (default: ORKA_SETTINGS or settings/user_settings.yaml)")
     common.add_argument("--cluster-size", type=int, help="number of nodes (overrides settings: cluster)")
     common.add_argument("--provider", help="auto, docker, virtualbox or libvirt (overrides settings: provider)")
+    common.add_argument("--platform", metavar="NAME", help="the nodes' OS release (overrides settings: platforms)")
     common.add_argument(
         "--name", default=default_cluster_name(), help="cluster name (default: ORKA_CLUSTER's, else orka)"
     )

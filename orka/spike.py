@@ -24,6 +24,7 @@ from typing import Any
 from orka import methods, secrets
 from orka.config.desired_state import BASELINE, Leaves, touched
 from orka.config.drift import edit_results, edit_script
+from orka.config.platforms import Platform, on_platform
 from orka.config.scenario import Scenario
 from orka.errors import ClusterError, OrkaError
 from orka.methods.base import Method, load_method
@@ -92,6 +93,10 @@ class Spike:
     @property
     def name(self) -> str:
         return self.method.name
+
+    @property
+    def platform(self) -> Platform:
+        return self.cluster.spec.platform
 
     @property
     def node_names(self) -> tuple[str, ...]:
@@ -209,6 +214,7 @@ class Spike:
                 {
                     "run_id": self.context.run_id,
                     "scenario": self.scenario.name,
+                    "platform": self.platform.name,
                     "method": self.name,
                     "node": node,
                     "fresh": node in self.baseline and node in self.fresh_nodes,
@@ -362,10 +368,10 @@ def _quoted(command: str) -> str:
 
 
 class SpikeRegistry:
-    """The Spike of each scenario x method, on a cluster of its own from the pool.
+    """The Spike of each scenario x platform x method, on a cluster of its own from the pool.
 
     With `tag_methods` (methods side by side under xdist) every progress line names its method;
-    with several scenarios, each line names its scenario too.
+    with several scenarios or platforms, each line names its scenario (on its platform) too.
     """
 
     def __init__(
@@ -379,6 +385,7 @@ class SpikeRegistry:
         tag_methods: bool = False,
         condition: str = "normal",
         tag_scenarios: bool = False,
+        tag_platforms: bool = False,
     ) -> None:
         self.pool = pool
         self.settings = settings
@@ -388,12 +395,13 @@ class SpikeRegistry:
         self.emit = emit
         self.tag_methods = tag_methods
         self.tag_scenarios = tag_scenarios
+        self.tag_platforms = tag_platforms
         self.condition = condition  # "normal", or the methods side by side: each phase's times include the others'
-        self._spikes: dict[tuple[str, str], Spike] = {}
-        self._failed: dict[tuple[str, str], str] = {}  # a cluster that did not come up: why
+        self._spikes: dict[tuple[str, str, str], Spike] = {}
+        self._failed: dict[tuple[str, str, str], str] = {}  # a cluster that did not come up: why
         self._not_written: set[tuple[str, str]] = set()
 
-    def context(self, scenario: Scenario, **facts: Any) -> RunContext:
+    def context(self, scenario: Scenario, platform: Platform, **facts: Any) -> RunContext:
         facts = {"cluster_size": 0, "provider": "", "tool_version": "", **facts}
         return RunContext(
             self.run_id,
@@ -401,33 +409,36 @@ class SpikeRegistry:
             condition=self.condition,
             scenario=scenario.name,
             scenario_path=str(scenario.path),
+            platform=platform.name,
             **facts,
         )
 
-    def not_written(self, method_name: str, scenario: Scenario) -> str:
+    def not_written(self, method_name: str, scenario: Scenario, platform: Platform) -> str:
         """Why the method has nothing to run in the scenario, recorded once as `not written` (a skip)."""
         why = f"{NOT_WRITTEN}: {scenario.name} has no {method_name}/ folder ({scenario.path})"
-        if (scenario.name, method_name) not in self._not_written:
-            self._not_written.add((scenario.name, method_name))
+        variant = on_platform(scenario.name, platform.name)
+        if (variant, method_name) not in self._not_written:
+            self._not_written.add((variant, method_name))
             verdict = PhaseVerdict(Verdict(notes=(why,), skipped=NOT_WRITTEN), {})
             result = PhaseResult(method_name, UP, (), 0.0)
-            append_records(self.results, records(result, self.context(scenario), verdict))
+            append_records(self.results, records(result, self.context(scenario, platform), verdict))
         return why
 
-    def get(self, method_name: str, scenario: Scenario) -> Spike:
-        key = (scenario.name, method_name)
+    def get(self, method_name: str, scenario: Scenario, platform: Platform) -> Spike:
+        key = (scenario.name, platform.name, method_name)
         if key in self._failed:  # one bring-up per method and run, not one per test
             raise ClusterError(f"{method_name}'s cluster did not come up earlier in this run: {self._failed[key]}")
-        label = f"{scenario.name}/{method_name}" if self.tag_scenarios else method_name
-        emit = tagged(self.emit, label) if self.tag_methods or self.tag_scenarios else self.emit
+        where = on_platform(scenario.name, platform.name) if self.tag_platforms else scenario.name
+        label = f"{where}/{method_name}" if self.tag_scenarios or self.tag_platforms else method_name
+        emit = tagged(self.emit, label) if self.tag_methods or self.tag_scenarios or self.tag_platforms else self.emit
         start = time.monotonic()
         try:
             # The scenario's secret vars reach the machines' provisioning: kept out of its logs too.
             secrets.declare_all(scenario.secret_vars(), f"{scenario.name}'s vars")
-            cluster = self.pool.get((method_name,), scenario, emit)
+            cluster = self.pool.get((method_name,), scenario, platform, emit)
         except OrkaError as exc:
             self._failed[key] = str(exc).splitlines()[0]
-            self._record_no_cluster(method_name, scenario, str(exc), time.monotonic() - start)
+            self._record_no_cluster(method_name, scenario, platform, str(exc), time.monotonic() - start)
             raise
         spike = self._spikes.get(key)
         if spike is None or spike.cluster is not cluster:
@@ -439,7 +450,7 @@ class SpikeRegistry:
                 declared = secrets.declare_all_pairs(method.secrets(), f"{scenario.name}/{method_name}")
             except OrkaError as exc:
                 self._failed[key] = why = f"its secrets: {exc}"
-                self._record_no_cluster(method_name, scenario, why, time.monotonic() - start)
+                self._record_no_cluster(method_name, scenario, platform, why, time.monotonic() - start)
                 raise
             if declared:
                 emit(f"[orka] {method_name}: {declared} secret value(s) from its tool, kept out of every report")
@@ -447,6 +458,7 @@ class SpikeRegistry:
                 os_release = cluster.run(cluster.nodes[0].name, ". /etc/os-release && echo $PRETTY_NAME").stdout
                 context = self.context(
                     scenario,
+                    platform,
                     cluster_size=len(cluster.nodes),
                     provider=cluster.spec.provider,
                     tool_version=method.version(),
@@ -458,11 +470,13 @@ class SpikeRegistry:
                 spike.record_up(self.pool.up_s + waited)
         return spike
 
-    def _record_no_cluster(self, method_name: str, scenario: Scenario, why: str, duration_s: float) -> None:
+    def _record_no_cluster(
+        self, method_name: str, scenario: Scenario, platform: Platform, why: str, duration_s: float
+    ) -> None:
         """A method whose cluster never came up: a failed `up`, so no report shows it as merely not run."""
         result = PhaseResult(method_name, UP, (), duration_s, error=f"the cluster did not come up: {why}")
         verdict = judge(result, Expectations(()))
-        append_records(self.results, records(result, self.context(scenario), verdict))
+        append_records(self.results, records(result, self.context(scenario, platform), verdict))
 
     def spikes(self) -> list[Spike]:
         return list(self._spikes.values())

@@ -29,6 +29,8 @@ from pydantic_core import ErrorDetails
 from orka import methods
 from orka.config import REPO_ROOT
 from orka.config.fleet import Fleet, Static, again, bad, fleet_of, fleet_problems, orka, problem
+from orka.config.platforms import BY_NAME as PLATFORMS_BY_NAME
+from orka.config.platforms import DEFAULT_PLATFORM, Platform, docker_problem, unknown_platform
 from orka.config.scenario import Scenario, load_scenario, resolve
 from orka.errors import SettingsError
 
@@ -43,6 +45,7 @@ MAX_CLUSTER: Final = 100
 MIN_MEMORY_MB: Final = 256
 DEFAULT_BOX: Final = "centos/stream9"
 DEFAULT_SCENARIO: Final = "spikes/example"
+_PLATFORMS: Final = f"a non-empty list of platforms, each at most once: {', '.join(PLATFORMS_BY_NAME)}"
 _SCENARIOS: Final = "a non-empty list of scenario folders (relative to the repository, or absolute), each at most once"
 # What `vagrant box add` takes as a box name: NAME, or ORG/NAME as on Vagrant Cloud.
 BOX_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
@@ -85,7 +88,8 @@ class Settings:
         cluster: Number of nodes (orka-node-1..N).
         provider: One of PROVIDERS.
         methods: Non-empty subset of METHODS, in the user's order, no duplicates.
-        box: Vagrant box for the VM providers.
+        platforms: The node OS releases to spike on, in the user's order (orka.config.platforms).
+        box: The Vagrant box for the VM providers instead of the platform's own, or None.
         image_recipe: Absolute path of the docker node image recipe folder.
         scenarios: The scenarios to spike, each loaded and checked (orka.config.scenario).
         node: CPUs and memory of each node.
@@ -98,7 +102,8 @@ class Settings:
     cluster: int
     provider: str
     methods: tuple[str, ...]
-    box: str
+    platforms: tuple[Platform, ...]
+    box: str | None
     image_recipe: Path
     scenarios: tuple[Scenario, ...]
     node: NodeResources
@@ -109,13 +114,24 @@ class Settings:
     def scenario(self, name: str) -> Scenario:
         return next(s for s in self.scenarios if s.name == name)
 
+    @property
+    def platform(self) -> Platform:
+        """The platform of a cluster's settings (narrowed to one, as to one scenario): the first."""
+        return self.platforms[0]
+
+    @property
+    def vm_box(self) -> str:
+        """The box the VM providers boot: the settings' own, else the platform's."""
+        return self.box or self.platform.box
+
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict (paths as str), as the records keep the settings a run used."""
-        skipped = ("fleet", "scenarios")
+        skipped = ("fleet", "scenarios", "platforms")
         plain = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items() if k not in skipped}
         scenarios = [str(s.path) for s in self.scenarios]
+        platforms = [p.name for p in self.platforms]
         static = {"static": self.fleet.to_dict()} if self.fleet else {}
-        return {**plain, "methods": list(self.methods), "scenarios": scenarios, **static}
+        return {**plain, "methods": list(self.methods), "platforms": platforms, "scenarios": scenarios, **static}
 
 
 # -- the schema. Each Field's description is what is allowed there, for the messages. ---------
@@ -205,8 +221,11 @@ class _FileBase(_Section):
     methods: tuple[Method, ...] = Field(
         METHODS, strict=False, description=f"a non-empty list of {', '.join(METHODS)}, each at most once"
     )
-    box: Annotated[str, AfterValidator(_box_name)] = Field(
-        DEFAULT_BOX, min_length=1, description=f"a Vagrant box name such as {DEFAULT_BOX!r}"
+    # Each name is checked with the others (_platform_problems): an unknown one with its near miss.
+    platforms: tuple[str, ...] = Field((DEFAULT_PLATFORM,), strict=False, min_length=1, description=_PLATFORMS)
+    # None (left out): each platform boots its own box.
+    box: Annotated[str, Field(min_length=1), AfterValidator(_box_name)] | None = Field(
+        None, description=f"a Vagrant box name such as {DEFAULT_BOX!r}"
     )
     scenarios: tuple[str, ...] = Field((DEFAULT_SCENARIO,), strict=False, min_length=1, description=_SCENARIOS)
     docker: _Docker = _Docker.model_construct()
@@ -240,6 +259,7 @@ class _FileBase(_Section):
         errors += [problem(("methods",), bad("is empty"), methods)] if not items else []
         twice = [m for i, m in enumerate(items) if m in METHODS and m in items[:i]]
         errors += [problem(("methods",), bad("is listed twice"), m) for m in twice]
+        errors += _platform_problems(data, model)
         if data.get("provider") == "static":
             errors += fleet_problems(data.get("static"), items, (MIN_CLUSTER, MAX_CLUSTER))
         if model is not None and model.static is not None:
@@ -255,6 +275,28 @@ class _FileBase(_Section):
 
 
 _File = _FileBase
+
+
+def _platform_problems(data: dict[str, Any], model: _FileBase | None) -> list[Any]:
+    """The platforms together: none twice, each one the provider can run, one box for one platform."""
+    names = data.get("platforms", (DEFAULT_PLATFORM,))
+    items: Sequence[Any] = names if isinstance(names, list | tuple) else []
+    unknown = [n for n in items if isinstance(n, str) and n not in PLATFORMS_BY_NAME]  # others: pydantic says
+    errors = [problem(("platforms",), orka(unknown_platform(n))) for n in unknown]
+    errors += [problem(("platforms",), bad("is listed twice"), n) for i, n in enumerate(items) if n in items[:i]]
+    if model is None or errors:
+        return errors
+    if model.provider == "docker":
+        errors += [
+            problem(("platforms",), orka(why)) for n in model.platforms if (why := docker_problem(PLATFORMS_BY_NAME[n]))
+        ]
+    if model.box is not None and len(model.platforms) > 1:
+        why = (
+            f"{model.box!r} for {len(model.platforms)} platforms, but a box is one OS release; "
+            "allowed: leave box out (each platform boots its own), or one platform"
+        )
+        errors.append(problem(("box",), orka(why)))
+    return errors
 
 
 def _model_of(annotation: object) -> type[BaseModel] | None:
@@ -399,6 +441,7 @@ def _validate(
         cluster=len(fleet.nodes) if fleet else model.cluster,
         provider=model.provider,
         methods=model.methods,
+        platforms=tuple(PLATFORMS_BY_NAME[name] for name in model.platforms),
         box=model.box,
         image_recipe=model.docker.image_recipe,
         scenarios=scenarios,

@@ -21,6 +21,7 @@ from typing import Any
 from orka import methods
 from orka.config import NODE_ROLE, REPO_ROOT
 from orka.config.fleet import Fleet, FleetHost
+from orka.config.platforms import Platform
 from orka.config.settings import Settings
 from orka.methods.descriptor import Descriptor
 from orka.plan import layout
@@ -28,16 +29,21 @@ from orka.plan.spec import ClusterSpec, Folder, MachineSpec, PlanInputs, Work
 from orka.plan.state import PROVISION_DIR, ClusterPaths
 
 STATIC = "static"
-# What every machine's commands start with: where the scripts find what the host gave the machine.
-ENVIRONMENT = "export " + " ".join(
-    f"{name}={shlex.quote(value)}"
-    for name, value in (
-        ("ORKA_PROVISION", layout.REMOTE_PROVISION),
-        ("ORKA_UPLOAD", layout.REMOTE_UPLOAD),
-        ("ORKA_WHEELHOUSE", layout.REMOTE_WHEELHOUSE),
-        ("ORKA_TOOLS", layout.REMOTE_TOOLS),
+
+
+# What every machine's commands start with: where the scripts find what the host gave the machine, and the
+# interpreter the tools' venv is made with (the platform's: python3.11 on a RedHat 9, whose python3 is 3.9).
+def environment(platform: Platform) -> str:
+    return "export " + " ".join(
+        f"{name}={shlex.quote(value)}"
+        for name, value in (
+            ("ORKA_PROVISION", layout.REMOTE_PROVISION),
+            ("ORKA_UPLOAD", layout.REMOTE_UPLOAD),
+            ("ORKA_WHEELHOUSE", layout.REMOTE_WHEELHOUSE),
+            ("ORKA_TOOLS", layout.REMOTE_TOOLS),
+            ("ORKA_PYTHON", platform.python_package or "python3"),
+        )
     )
-)
 
 
 def masters_of(selected: Sequence[str]) -> list[tuple[Descriptor, str, str, int]]:
@@ -114,7 +120,7 @@ def plan_machine(machine: MachineSpec, inputs: PlanInputs, public_key: str, uplo
             works.append(methods.imported(descriptor.provision)(machine, inputs))
     hosts = [f"{m.ip}={m.name}" for m in inputs.machines]
     common = shlex.join(["bash", f"{layout.REMOTE_PROVISION}/common.sh", machine.name, public_key, *hosts])
-    commands = [ENVIRONMENT]
+    commands = [environment(inputs.platform)]
     if inputs.existing_hosts and machine.role == NODE_ROLE and inputs.scenario.leaves:
         # orka remakes no existing host between methods: it takes each node back to fresh instead.
         commands.append(shlex.join(["bash", "-ec", inputs.scenario.leaves.reset]))
@@ -183,7 +189,7 @@ def build_plan(
     return ClusterSpec(
         name=name,
         provider=provider,
-        box=settings.box if provider != STATIC else "",
+        box=settings.vm_box if provider != STATIC else "",
         cpus=settings.node.cpus,
         memory_mb=settings.node.memory_mb,
         boot_timeout_s=settings.timeouts.ready_s,
@@ -198,4 +204,5 @@ def build_plan(
         scenario_path=str(settings.scenarios[0].path),
         known_hosts=("none" if fleet.known_hosts is None else str(fleet.known_hosts)) if fleet else "",
         guest=guest,
+        platform_name=settings.platform.name,
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from orka.config import NODE_ROLE
+from orka.config import NODE_ROLE, platforms
+from orka.config.platforms import DEFAULT_PLATFORM, Platform
 from orka.config.scenario import Scenario
 from orka.config.settings import Settings
 
@@ -73,6 +74,11 @@ class ClusterSpec:
     # Vagrant's guest type of the machines when the provider knows it ("" : Vagrant detects it, about
     # thirty SSH commands a machine before its provisioner).
     guest: str = ""
+    platform_name: str = DEFAULT_PLATFORM  # the machines' OS release (orka.config.platforms)
+
+    @property
+    def platform(self) -> Platform:
+        return platforms.platform(self.platform_name)
 
     @property
     def nodes(self) -> tuple[MachineSpec, ...]:
@@ -126,6 +132,11 @@ class PlanInputs:
     keys_dir: str  # the cluster's state folder, where keys made on the host are kept
     control_key: str  # the private key a control node reaches the nodes with
     existing_hosts: bool  # provider static: hosts orka did not make and does not remake
+
+    @property
+    def platform(self) -> Platform:
+        """The one platform of the cluster's settings: the OS its machines run."""
+        return self.settings.platform
 
     @property
     def scenario(self) -> Scenario:

@@ -4,6 +4,7 @@ its recipe's hash; machines that install the tools run a layer of it with them i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import os
@@ -14,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from orka.config import NODE_ROLE
+from orka.config.platforms import docker_problem
 from orka.config.settings import Settings, Timeouts
 from orka.errors import ClusterError, ImageError
 from orka.locks import file_lock
@@ -22,7 +24,7 @@ from orka.plan.layout import LABEL
 from orka.plan.spec import ClusterSpec
 from orka.plan.sshconfig import SshEntry, multiplexed, render
 from orka.plan.state import CACHE_ROOT, INSTALL_TOOLS, WHEELHOUSE_PINS
-from orka.plan.wheelhouse import ensure_wheelhouse
+from orka.plan.wheelhouse import ensure_wheelhouse, host_python
 from orka.progress import Emit, run_showing, step
 from orka.providers import networks
 from orka.providers.vagrant import VagrantCluster, VagrantProvider
@@ -112,8 +114,10 @@ def recipe_hash(recipe_dir: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def image_tag(recipe_dir: Path) -> str:
-    return f"{IMAGE_REPOSITORY}:{recipe_hash(recipe_dir)}"
+def image_tag(recipe_dir: Path, suite: str) -> str:
+    """The node image of a Debian suite from this recipe: the suite in its name, both in its hash."""
+    digest = hashlib.sha256(f"{recipe_hash(recipe_dir)}\0{suite}".encode()).hexdigest()[:12]
+    return f"{IMAGE_REPOSITORY}:{suite}-{digest}"
 
 
 def image_exists(tag: str) -> bool:
@@ -121,9 +125,9 @@ def image_exists(tag: str) -> bool:
     return result.returncode == 0
 
 
-def ensure_image(recipe_dir: Path, lock_dir: Path, emit: Emit) -> str:
-    """Return the tag of the node image for this recipe, building it when missing."""
-    tag = image_tag(recipe_dir)
+def ensure_image(recipe_dir: Path, suite: str, lock_dir: Path, emit: Emit) -> str:
+    """Return the tag of the node image of this suite from this recipe, building it when missing."""
+    tag = image_tag(recipe_dir, suite)
     if image_exists(tag):
         return tag
     with file_lock(lock_dir / "image.lock"):
@@ -131,7 +135,7 @@ def ensure_image(recipe_dir: Path, lock_dir: Path, emit: Emit) -> str:
             return tag
         _check_can_build()
         with step(emit, f"building node image {tag} from {recipe_dir} (debootstrap, about a minute)"):
-            _run_build(recipe_dir, tag, emit)
+            _run_build(recipe_dir, tag, suite, emit)
     return tag
 
 
@@ -142,8 +146,9 @@ def _check_can_build() -> None:
         raise ImageError("building the node image needs root (debootstrap and chroot): run as root")
 
 
-def _run_build(recipe_dir: Path, tag: str, emit: Emit) -> None:
-    code, tail = run_showing(["bash", str(recipe_dir / "build.sh"), tag, tag.split(":", 1)[1]], "[image]", emit)
+def _run_build(recipe_dir: Path, tag: str, suite: str, emit: Emit) -> None:
+    command = ["bash", str(recipe_dir / "build.sh"), tag, tag.split(":", 1)[1], suite]
+    code, tail = run_showing(command, "[image]", emit)
     if code != 0:
         raise ImageError(f"node image build failed ({recipe_dir}/build.sh):\n" + "\n".join(tail))
 
@@ -259,12 +264,20 @@ class DockerProvider(VagrantProvider):
         return "linux"
 
     def assets(self, settings: Settings, emit: Emit) -> tuple[Path, str, str]:
-        # The image (debootstrap, network bound) and the wheelhouse (pip, CPU bound) are independent:
-        # built side by side on a cold machine.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            image = pool.submit(ensure_image, settings.image_recipe, CACHE_ROOT, emit)
-            wheels = pool.submit(ensure_wheelhouse, WHEELHOUSE_PINS, CACHE_ROOT / "wheelhouse", emit)
-            image_tag, wheelhouse = image.result(), wheels.result()
+        target = settings.platform
+        if why := docker_problem(target):  # provider auto may have picked docker
+            raise ClusterError(why)
+        wheelhouse_of = functools.partial(ensure_wheelhouse, WHEELHOUSE_PINS, CACHE_ROOT / "wheelhouse", emit, target)
+        if target.python == host_python():
+            # The image (debootstrap, network bound) and the wheelhouse (pip, CPU bound) are independent:
+            # built side by side on a cold machine.
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                image = pool.submit(ensure_image, settings.image_recipe, target.suite, CACHE_ROOT, emit)
+                wheels = pool.submit(wheelhouse_of)
+                image_tag, wheelhouse = image.result(), wheels.result()
+        else:  # what has no wheel for the platform's Python is compiled in its image
+            image_tag = ensure_image(settings.image_recipe, target.suite, CACHE_ROOT, emit)
+            wheelhouse = wheelhouse_of(builder_image=image_tag)
         roles = [role for _, _, role, _ in masters_of(settings.methods)] + [NODE_ROLE]
         tools_tag = ""
         if any(needs_tools(role, settings.methods) for role in roles):

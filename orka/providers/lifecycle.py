@@ -25,7 +25,7 @@ def chosen(settings: Settings, emit: Emit) -> Provider:
     """The provider the settings ask for, or auto's choice; says which and why."""
     if settings.provider == "static":
         return provider("static")  # existing hosts: nothing to probe, the bring-up checks each over SSH
-    name, reason = choose_provider(settings.provider, settings.box)
+    name, reason = choose_provider(settings.provider, settings.vm_box)
     emit(f"[orka] provider: {name} ({reason})")
     return provider(name)
 

@@ -11,6 +11,7 @@ import dataclasses
 import time
 from contextlib import ExitStack
 
+from orka.config.platforms import Platform
 from orka.config.scenario import Scenario
 from orka.config.settings import Settings
 from orka.progress import Emit
@@ -33,16 +34,21 @@ class ClusterPool:
         self._cluster: Cluster | None = None
         self.up_s = 0.0  # the last bring-up's seconds
 
-    def get(self, methods: tuple[str, ...], scenario: Scenario, emit: Emit | None = None) -> Cluster:
-        """The cluster for these methods of this scenario: the current one if it fits, else a new one."""
-        if self._cluster is not None and (self._cluster.spec.methods, self._cluster.spec.scenario) == (
+    def get(
+        self, methods: tuple[str, ...], scenario: Scenario, platform: Platform, emit: Emit | None = None
+    ) -> Cluster:
+        """The cluster for these methods of this scenario on this platform: the current one if it fits, else a
+        new one."""
+        current = self._cluster
+        if current is not None and (current.spec.methods, current.spec.scenario, current.spec.platform) == (
             methods,
             scenario.name,
+            platform,
         ):
-            return self._cluster
+            return current
         self.close()
         emit = emit or self.emit
-        settings = dataclasses.replace(self.settings, methods=methods, scenarios=(scenario,))
+        settings = dataclasses.replace(self.settings, methods=methods, scenarios=(scenario,), platforms=(platform,))
         began = time.monotonic()
         stack = ExitStack()
         try:

@@ -324,7 +324,11 @@ class StaticProvider(Provider):
             raise ClusterError("provider static needs static.hosts in the settings")
         emit(f"[orka] provider: static ({len(fleet.hosts)} existing hosts from {settings.source}; orka creates none)")
         needs_tools = any(m.tools for m in machines_of(settings, None, fleet))
-        wheelhouse = ensure_wheelhouse(WHEELHOUSE_PINS, CACHE_ROOT / "wheelhouse", emit) if needs_tools else None
+        wheelhouse = (
+            ensure_wheelhouse(WHEELHOUSE_PINS, CACHE_ROOT / "wheelhouse", emit, settings.platform)
+            if needs_tools
+            else None
+        )
         state_dir = ClusterPaths.for_name(name).state_dir
         state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         state_dir.chmod(0o700)

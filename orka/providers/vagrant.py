@@ -208,7 +208,7 @@ class VagrantProvider(Provider):
 
     def assets(self, settings: Settings, emit: Emit) -> tuple[Path, str, str]:
         """(wheelhouse, plain image, tools image) of the machines; a VM provider has no images, but a box."""
-        wheelhouse = ensure_wheelhouse(WHEELHOUSE_PINS, CACHE_ROOT / "wheelhouse", emit)
+        wheelhouse = ensure_wheelhouse(WHEELHOUSE_PINS, CACHE_ROOT / "wheelhouse", emit, settings.platform)
         return wheelhouse, "", ""
 
     def check_limits(self, settings: Settings) -> None:
@@ -246,8 +246,8 @@ class VMProvider(VagrantProvider):
 
     def assets(self, settings: Settings, emit: Emit) -> tuple[Path, str, str]:
         wheelhouse, _, _ = super().assets(settings, emit)
-        ensure_box(settings.box, self.name, wheelhouse, CACHE_ROOT, emit, settings.timeouts.up_s)
+        ensure_box(settings.vm_box, self.name, wheelhouse, CACHE_ROOT, emit, settings.timeouts.up_s)
         return wheelhouse, "", ""
 
     def guest(self, settings: Settings) -> str:
-        return "debian" if settings.box == ORKA_BOX else ""
+        return "debian" if settings.vm_box == ORKA_BOX else ""

@@ -20,6 +20,7 @@ from typing import Literal
 import pytest
 from _pytest.reports import TestReport
 
+from orka.config.platforms import on_platform
 from orka.plan.layout import node_names
 from orka.pytest_plugin import options
 from orka.pytest_plugin.terminal import line_writer
@@ -60,19 +61,25 @@ def equivalence_checks(config: pytest.Config) -> list[Check]:
     results = options.results_path(config)
     run_id = options.run_id(config)
     left = read_left(fingerprints_path(results), run_id)
-    ran = {(str(r.get("scenario")), str(r.get("method"))) for r in read_records(results) if r.get("run_id") == run_id}
+    ran = {
+        (on_platform(str(r.get("scenario")), str(r.get("platform") or "")), str(r.get("method")))
+        for r in read_records(results)
+        if r.get("run_id") == run_id
+    }
     several = len(settings.scenarios) > 1
     checks: list[Check] = []
-    for scenario in settings.scenarios:
-        written = [m for m in settings.methods if m in scenario.methods and (scenario.name, m) in ran]
+    for scenario, platform in [(s, p.name) for s in settings.scenarios for p in settings.platforms]:
+        variant = on_platform(scenario.name, platform)
+        written = [m for m in settings.methods if m in scenario.methods and (variant, m) in ran]
         for first, second in combinations(written, 2):
             for node in node_names(settings.cluster):
-                params = "-".join([*([scenario.name] if several else []), first, second, node])
-                nodeid = f"{MODULE}::{TEST}[{params}]"
+                shown = [*([scenario.name] if several else []), *([platform] if variant != scenario.name else [])]
+                nodeid = f"{MODULE}::{TEST}[{'-'.join([*shown, first, second, node])}]"
                 props = [("scenario", scenario.name)] if several else []
+                props += [("platform", platform)] if variant != scenario.name else []
                 props += [("method", first), ("compared_with", second), ("phase", PHASE), ("node", node)]
                 props.append(("duration_s", "0.000"))
-                comparison = compare_node(left, scenario.name, first, second, node)
+                comparison = compare_node(left, variant, first, second, node)
                 differences = comparison.differences
                 if comparison.missing:
                     why = f"{' and '.join(comparison.missing)} left no fingerprint on {node}: "

@@ -13,6 +13,7 @@ import pytest
 from testinfra.host import Host
 
 from orka import methods
+from orka.config.platforms import Platform
 from orka.config.scenario import Scenario
 from orka.config.settings import Settings
 from orka.errors import OrkaError
@@ -22,7 +23,7 @@ from orka.providers.base import Cluster
 from orka.providers.lifecycle import started
 from orka.providers.pool import ClusterPool
 from orka.pytest_plugin import options
-from orka.pytest_plugin.collection import EXPECTED_CHECKS, method_of, scenario_of
+from orka.pytest_plugin.collection import EXPECTED_CHECKS, method_of, platform_of, scenario_of
 from orka.pytest_plugin.terminal import progress_writer
 from orka.results.record import NORMAL
 from orka.secrets import redacting
@@ -106,6 +107,7 @@ def spikes(
         tag_methods=hasattr(pytestconfig, "workerinput"),
         condition=_side_by_side(pytestconfig),
         tag_scenarios=len(orka_settings.scenarios) > 1,
+        tag_platforms=len(orka_settings.platforms) > 1,
     )
     try:
         yield registry
@@ -114,8 +116,8 @@ def spikes(
             # Each method's verify phase as a whole: every check collected for it, run and passed.
             expected = pytestconfig.stash.get(EXPECTED_CHECKS, {})
             for spike in registry.spikes():
-                if expected.get((spike.scenario.name, spike.name)):
-                    spike.record_verify(expected[(spike.scenario.name, spike.name)])
+                if checks := expected.get((spike.scenario.name, spike.platform.name, spike.name)):
+                    spike.record_verify(checks)
                 elif spike.scenario.checks is None:
                     spike.not_defined("verify", f"{spike.scenario.name} has no checks (verify/test_*.py)")
         finally:
@@ -126,6 +128,12 @@ def spikes(
 def scenario(request: pytest.FixtureRequest) -> Scenario:
     """The scenario this test spikes: its checks' folder's, its `scenario` parameter's, or the only one."""
     return scenario_of(request.node)
+
+
+@pytest.fixture
+def platform(request: pytest.FixtureRequest) -> Platform:
+    """The platform this test's cluster runs: its `platform` parameter, or the only one."""
+    return platform_of(request.node)
 
 
 @pytest.fixture
@@ -140,12 +148,13 @@ def method(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def spike(spikes: SpikeRegistry, method: str, scenario: Scenario) -> Spike:
-    """The method on its cluster for the scenario, ready to drive; a skip when the scenario has no folder of it."""
+def spike(spikes: SpikeRegistry, method: str, scenario: Scenario, platform: Platform) -> Spike:
+    """The method on its cluster for the scenario on the platform, ready to drive; a skip when the scenario has
+    no folder of it."""
     if method not in scenario.methods:
-        pytest.skip(spikes.not_written(method, scenario))
+        pytest.skip(spikes.not_written(method, scenario, platform))
     try:
-        return spikes.get(method, scenario)
+        return spikes.get(method, scenario, platform)
     except OrkaError as exc:
         failure = exc
     _fail_on_orka_error(failure)  # outside the except: the message alone, not "During handling ..."

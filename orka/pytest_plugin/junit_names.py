@@ -45,7 +45,7 @@ class JunitNames:
         path = Path(self.config.rootpath / report.location[0])
         check = checks_of(path, options.settings(self.config)) is not None
         classname, name = junit.testcase_names(
-            report.nodeid, packages[scenario], props["method"], props.get("phase", ""), check
+            report.nodeid, packages[scenario], props["method"], props.get("phase", ""), check, props.get("platform", "")
         )
         reporter = xml.node_reporter(report)
         reporter.add_attribute("classname", classname)

@@ -49,6 +49,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="a scenario folder to spike (repeatable), overrides settings: scenarios (default: spikes/example)",
     )
+    group.addoption(
+        "--platform",
+        action="append",
+        metavar="NAME",
+        help="a node OS release to spike on (repeatable), overrides settings: platforms (default: debian-12)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -90,6 +96,7 @@ def settings(config: pytest.Config) -> Settings:
         overrides: dict[str, object] = {
             "cluster": config.getoption("cluster_size"),
             "provider": config.getoption("provider"),
+            "platforms": config.getoption("platform"),
         }
         if config.getoption("scenario"):  # relative to where pytest was started, as a path on a command line is
             overrides["scenarios"] = [str(config.invocation_params.dir / p) for p in config.getoption("scenario")]

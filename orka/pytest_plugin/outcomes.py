@@ -8,7 +8,7 @@ from collections.abc import Generator
 import pytest
 
 from orka.pytest_plugin import options
-from orka.pytest_plugin.collection import drives_a_method, is_check, method_of, phase_of, scenario_of
+from orka.pytest_plugin.collection import drives_a_method, is_check, method_of, phase_of, platform_of, scenario_of
 from orka.report import junit
 from orka.spike import Spike
 from orka.timings import HAND_COMMANDS, PHASE_TESTS, VERIFY
@@ -25,7 +25,9 @@ def _case_properties(item: pytest.Function) -> list[tuple[str, str]]:
     node = item.callspec.params.get("node") if hasattr(item, "callspec") else None
     node = str(node) if node else None
     check = item.originalname if phase == junit.VERIFY or is_check(item) else None
-    return junit.case_properties(method_of(item) or "", phase, node, duration, check, scenario_of(item).name)
+    return junit.case_properties(
+        method_of(item) or "", phase, node, duration, check, scenario_of(item).name, platform_of(item).name
+    )
 
 
 def _clock_test(item: pytest.Function, seconds: float) -> None:

@@ -38,7 +38,7 @@ def build_facts(found: Sequence[Record]) -> dict[str, str]:
     facts: dict[str, str] = {}
     scenarios = scenarios_of(run)
     for scenario in scenarios:
-        mine = [r for r in run if r.scenario == scenario]
+        mine = [r for r in run if r.variant == scenario]
         for method in method_views(mine):
             if not method.ran:
                 continue

@@ -113,7 +113,7 @@ def drift_views(run: Sequence[Record], scenarios: Sequence[str], methods: Sequen
     for scenario in scenarios:
         rows = []
         for method in methods:
-            mine = [r for r in run if r.scenario == scenario and r.method == method and r.phase == DRIFT]
+            mine = [r for r in run if r.variant == scenario and r.method == method and r.phase == DRIFT]
             wholes = [r for r in mine if r.whole]
             if not wholes or wholes[-1].verdict == NOT_DEFINED:
                 continue

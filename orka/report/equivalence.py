@@ -108,7 +108,7 @@ def unchecked_of(run: Sequence[Record]) -> dict[str, dict[str, list[tuple[str, i
         if not isinstance(per_node, Mapping):
             continue
         counts = Counter(str(item) for items in per_node.values() if isinstance(items, list) for item in items)
-        found.setdefault(record.scenario, {})[record.method] = sorted(counts.items())
+        found.setdefault(record.variant, {})[record.method] = sorted(counts.items())
     return found
 
 

@@ -42,6 +42,7 @@ from typing import Any
 
 from orka import __version__, methods
 from orka.config import REPO_ROOT
+from orka.config.platforms import DEFAULT_PLATFORM, on_platform
 from orka.config.settings import Settings
 from orka.report.records import load_results, read_records
 from orka.results.record import DRIFT, PHASES
@@ -68,20 +69,31 @@ PARAMS = re.compile(rf"^(?P<test>{OWNER}test_\w+)\[(?P<params>.+)\]$")
 COMPARISON = "comparison.html"
 
 
-def testcase_names(nodeid: str, package: str, method: str, phase: str, check: bool) -> tuple[str, str]:
+def testcase_names(nodeid: str, package: str, method: str, phase: str, check: bool, platform: str) -> tuple[str, str]:
     """(classname, name) of a spike testcase: grouped by method (or as a comparison) under the scenario's
-    package; a scenario's check named by its module (and class) first, as several modules may share a name."""
+    package, on a platform but the default one under its own (spikes.debian-13.salt); a scenario's check named
+    by its module (and class) first, as several modules may share a name."""
     module, *rest = nodeid.split("::")
     group = EQUIVALENCE if phase == EQUIVALENCE else method
     name = ".".join([Path(module).stem, *rest]) if check else rest[-1]
-    return f"{package}.{group}", name
+    if platform and platform != DEFAULT_PLATFORM:
+        return f"{package}.{platform}.{group}", name
+    # A whole phase's test is parametrized by platform when there are several: the default's keeps its name.
+    return f"{package}.{group}", name.removesuffix(f"[{DEFAULT_PLATFORM}]")
 
 
 def case_properties(
-    method: str, phase: str, node: str | None, duration_s: float, check: str | None = None, scenario: str = ""
+    method: str,
+    phase: str,
+    node: str | None,
+    duration_s: float,
+    check: str | None = None,
+    scenario: str = "",
+    platform: str = "",
 ) -> list[tuple[str, str]]:
-    """The properties of one spike testcase, in a fixed order."""
+    """The properties of one spike testcase, in a fixed order (the default platform's name none)."""
     props = [("scenario", scenario)] if scenario else []
+    props += [("platform", platform)] if platform and platform != DEFAULT_PLATFORM else []
     props += [("method", method), ("phase", phase)]
     if node:
         props.append(("node", node))
@@ -249,7 +261,7 @@ def _spike_case_problems(classname: str, name: str, props: Mapping[str, str]) ->
     group = EQUIVALENCE if props.get("phase") == EQUIVALENCE else props.get("method", "")
     if group and classname.rsplit(".", 1)[-1] != group:
         return [f"the classname does not end in .{group}: Bamboo would not show it with the rest of {group}"]
-    name = _without_scenario(name, props.get("scenario", ""))
+    name = _without_scenario(_without_scenario(name, props.get("scenario", "")), props.get("platform", ""))
     if props.get("phase") == EQUIVALENCE:
         return _pair_case_problems(name, props)
     if props.get("phase") == DRIFT and props.get("check"):  # a check run again after the drift's repair
@@ -318,7 +330,7 @@ def testcase_verdicts(path: Path | str) -> dict[str, tuple[VerdictKey, bool]]:
         if props.get("phase") not in PHASES:
             continue
         passed = not any(case.find(tag) is not None for tag in ("failure", "error", "skipped"))
-        scenario, method = props.get("scenario", ""), props.get("method", "")
+        scenario, method = on_platform(props.get("scenario", ""), props.get("platform", "")), props.get("method", "")
         key = (scenario, method, props["phase"], props.get("node") or None, props.get("check") or None)
         found[f"{case.get('classname')}::{case.get('name')}"] = (key, passed)
     return found

@@ -338,8 +338,9 @@ def method_views(run: Sequence[Record], section: str = "") -> list[MethodView]:
 
 
 def scenarios_of(run: Sequence[Record]) -> list[str]:
-    """The run's scenarios, in the order they were recorded (records of an older orka: one, named '')."""
-    return list(dict.fromkeys(r.scenario for r in run))
+    """The run's scenarios (each on each platform but the default one, as its own), in the order they were
+    recorded (records of an older orka: one, named '')."""
+    return list(dict.fromkeys(r.variant for r in run))
 
 
 def page_verdicts(found: Sequence[Record]) -> dict[VerdictKey, bool]:
@@ -347,7 +348,7 @@ def page_verdicts(found: Sequence[Record]) -> dict[VerdictKey, bool]:
     shown: dict[VerdictKey, bool] = {}
     run = of_latest_run(found)
     for scenario in scenarios_of(run):
-        for method in method_views([r for r in run if r.scenario == scenario]):
+        for method in method_views([r for r in run if r.variant == scenario]):
             for cell in method.cells:
                 shown[(scenario, method.name, cell.phase, None, None)] = cell.status == "pass"
                 for node in cell.nodes:

@@ -3,7 +3,7 @@
     orka report [--results reports/results.json] [--out reports/comparison.html]
 
 One self-contained HTML file that opens from disk (no network, no script): the
-matrix (matrix.py), the charts, the facts, the effort (effort.py), the
+matrix (matrix.py), the methods on each platform (platforms.py), the charts, the facts, the effort (effort.py), the
 methods' equivalence (equivalence.py) and drift (drift.py), and when
 they exist the scale runs (scale.py), the methods under network latency
 (conditions.py) and the benchmark (bench.py). Jinja2 makes it from
@@ -32,6 +32,7 @@ from orka.report.effort import EffortView, count_effort
 from orka.report.equivalence import equivalence_views, unchecked_of
 from orka.report.faults import FaultMatrixView, fault_matrix_view
 from orka.report.matrix import RAW_TAIL_LINES, MethodView, method_views, phase_chart, scenarios_of, settings_used
+from orka.report.platforms import platform_matrix
 from orka.report.records import Record, latest_run, load_results, of_latest_run
 from orka.report.scale import SCALE_PHASES, ScaleView, scale_view
 from orka.results.faults import FAULTS_FILE
@@ -98,7 +99,7 @@ def sections_of(run: Sequence[Record], default_folder: Path) -> list[SectionView
     several = len(scenarios_of(run)) > 1
     sections = []
     for name in scenarios_of(run):
-        mine = [r for r in run if r.scenario == name]
+        mine = [r for r in run if r.variant == name]
         folder = Path(next((r.scenario_path for r in mine if r.scenario_path), "") or default_folder)
         methods = method_views(mine, section=name if several else "")
         sections.append(SectionView(name, _display(folder), methods, count_effort(folder), phase_chart(methods)))
@@ -156,6 +157,7 @@ def build_page(
             equivalence=equivalence,
             unchecked=unchecked_of(run),
             drift=drift,
+            platforms=platform_matrix(run),
             raw_tail_lines=RAW_TAIL_LINES,
         )
     )

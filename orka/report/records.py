@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from orka.config.platforms import on_platform
 from orka.errors import OrkaError
 from orka.results.record import NORMAL, PASS
 
@@ -53,6 +54,7 @@ class Record:
     phase: str
     scenario: str = ""  # records of an older orka have none: the example's, before scenarios
     scenario_path: str = ""
+    platform: str = ""  # records of an older orka have none: the default platform's
     node: str | None = None
     ok: bool = False  # what the tool said
     verdict: str | None = None  # what orka decided (None: recorded by an older orka)
@@ -81,6 +83,11 @@ class Record:
     def passed(self) -> bool:
         """orka's verdict; for a record of an older orka, the tool's own result."""
         return self.verdict == PASS if self.verdict is not None else self.ok
+
+    @property
+    def variant(self) -> str:
+        """What the reports compare the methods within: the scenario, and its platform unless the default's."""
+        return on_platform(self.scenario, self.platform)
 
     @property
     def judged(self) -> bool:
@@ -112,7 +119,10 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 # How each field is read from JSON: a missing or odd value becomes the field's empty value, once, here.
 _READERS: dict[str, Any] = {
     **{name: _text for name in ("run_id", "method", "phase", "detail", "error", "raw", "check", "tool_version")},
-    **{name: _text for name in ("provider", "node_os", "tuning", "recorded_at", "scenario", "scenario_path")},
+    **{
+        name: _text
+        for name in ("provider", "node_os", "tuning", "recorded_at", "scenario", "scenario_path", "platform")
+    },
     **{name: _int for name in ("changed", "failed", "cluster_size")},
     "node": _optional_text,
     "verdict": _optional_text,

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from orka.config.platforms import on_platform
 from orka.results.store import read_records
 
 KINDS = ("package", "user", "group", "file", "unit-file", "unit", "socket")
@@ -174,7 +175,11 @@ def read_left(path: Path, run_id: str | None = None) -> dict[tuple[str, str, str
     found: dict[tuple[str, str, str], Left] = {}
     for entry in read_records(path):
         if run_id is None or entry.get("run_id") == run_id:
-            key = (str(entry["scenario"]), str(entry["method"]), str(entry["node"]))
+            key = (
+                on_platform(str(entry["scenario"]), str(entry.get("platform", ""))),
+                str(entry["method"]),
+                str(entry["node"]),
+            )
             ignore = tuple(entry.get("ignore", ()))
             found[key] = Left(dict(entry["after"]), tuple(entry["changed"]), ignore, bool(entry.get("fresh", True)))
     return found

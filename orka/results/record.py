@@ -135,6 +135,7 @@ class RunContext:
     condition: str = NORMAL
     scenario: str = ""  # whose desired state (records without the key: the example's, before scenarios)
     scenario_path: str = ""  # its folder, where the report counts each method's effort
+    platform: str = ""  # the node OS release (orka.config.platforms); records without the key: debian-12's
 
 
 def records(result: PhaseResult, context: RunContext, verdict: PhaseVerdict) -> list[dict[str, Any]]:
@@ -146,6 +147,7 @@ def records(result: PhaseResult, context: RunContext, verdict: PhaseVerdict) -> 
         "run_id": context.run_id,
         "scenario": context.scenario,
         "scenario_path": context.scenario_path,
+        "platform": context.platform,
         "method": result.method,
         "phase": result.phase,
         "tool_version": context.tool_version,

@@ -70,8 +70,9 @@ def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 def node_tools_image() -> str:
     """orka-node-tools:<tag>, found (or built once) the way orka's docker provider finds it."""
-    wheelhouse = ensure_wheelhouse(WHEELHOUSE_PINS, CACHE_ROOT / "wheelhouse", to_stderr)
-    base = ensure_image(default_settings().image_recipe, CACHE_ROOT, to_stderr)
+    settings = default_settings()
+    wheelhouse = ensure_wheelhouse(WHEELHOUSE_PINS, CACHE_ROOT / "wheelhouse", to_stderr, settings.platform)
+    base = ensure_image(settings.image_recipe, settings.platform.suite, CACHE_ROOT, to_stderr)
     return ensure_tools_image(base, wheelhouse, INSTALL_TOOLS, CACHE_ROOT, to_stderr)
 
 

@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 
 from orka.config import REPO_ROOT
-from orka.plan.wheelhouse import wheelhouse_dir
+from orka.config.platforms import platform
+from orka.plan.wheelhouse import target_flags, wheelhouse_dir
 from orka.providers.docker import image_tag, recipe_hash
 
 RECIPE = REPO_ROOT / "vagrant" / "image"
 PINS = REPO_ROOT / "vagrant" / "provision" / "wheelhouse.txt"
+DEBIAN_12 = platform("debian-12")
 
 
 @pytest.fixture
@@ -47,10 +49,12 @@ def test_hash_is_12_hex(recipe: Path) -> None:
     assert re.fullmatch(r"[0-9a-f]{12}", recipe_hash(recipe))
 
 
-def test_tag_names_the_repository_and_the_hash(recipe: Path) -> None:
-    tag = image_tag(recipe)
-    assert re.fullmatch(r"orka-node:[0-9a-f]{12}", tag)
-    assert tag == f"orka-node:{recipe_hash(recipe)}"
+def test_tag_names_the_repository_the_suite_and_the_hash(recipe: Path) -> None:
+    tag = image_tag(recipe, "trixie")
+    assert re.fullmatch(r"orka-node:trixie-[0-9a-f]{12}", tag)
+    assert image_tag(recipe, "trixie") == tag
+    assert image_tag(recipe, "bookworm").startswith("orka-node:bookworm-")
+    assert image_tag(recipe, "bookworm").split("-")[-1] != tag.split("-")[-1]  # the suite is in the hash too
 
 
 @pytest.mark.parametrize("index", range(3))
@@ -63,7 +67,7 @@ def test_hash_changes_when_any_file_changes(recipe: Path, index: int) -> None:
     target.write_bytes(target.read_bytes() + b"# changed\n")
     after = recipe_hash(recipe)
     assert after != before
-    assert image_tag(recipe) == f"orka-node:{after}"
+    assert image_tag(recipe, "bookworm") != image_tag(RECIPE, "bookworm")
 
 
 def test_hash_changes_on_a_one_byte_edit(recipe: Path) -> None:
@@ -129,21 +133,21 @@ def pins(tmp_path: Path) -> Path:
 
 def test_wheelhouse_dir_is_under_the_cache_and_named_by_content(pins: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    target = wheelhouse_dir(pins, cache)
+    target = wheelhouse_dir(pins, cache, DEBIAN_12)
     assert target.parent == cache
-    assert re.fullmatch(r"[0-9a-f]{12}", target.name)
-    assert wheelhouse_dir(pins, cache) == target
-    assert wheelhouse_dir(PINS, cache) == target
+    assert re.fullmatch(r"[0-9a-f]{12}-cp311", target.name)
+    assert wheelhouse_dir(pins, cache, DEBIAN_12) == target
+    assert wheelhouse_dir(PINS, cache, DEBIAN_12) == target
     assert not cache.exists()  # only a name: nothing is created
 
 
 def test_wheelhouse_dir_changes_when_the_pins_change(pins: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    before = wheelhouse_dir(pins, cache)
+    before = wheelhouse_dir(pins, cache, DEBIAN_12)
     pins.write_text(pins.read_text(encoding="utf-8").replace("salt==", "salt>="), encoding="utf-8")
-    assert wheelhouse_dir(pins, cache) != before
+    assert wheelhouse_dir(pins, cache, DEBIAN_12) != before
     pins.write_text(pins.read_text(encoding="utf-8") + "requests==2.32.3\n", encoding="utf-8")
-    third = wheelhouse_dir(pins, cache)
+    third = wheelhouse_dir(pins, cache, DEBIAN_12)
     assert third != before
     assert third.parent == cache
 
@@ -151,4 +155,32 @@ def test_wheelhouse_dir_changes_when_the_pins_change(pins: Path, tmp_path: Path)
 def test_wheelhouse_dir_does_not_depend_on_the_pins_file_name(pins: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     renamed = pins.rename(tmp_path / "requirements.txt")
-    assert wheelhouse_dir(renamed, cache) == wheelhouse_dir(PINS, cache)
+    assert wheelhouse_dir(renamed, cache, DEBIAN_12) == wheelhouse_dir(PINS, cache, DEBIAN_12)
+
+
+def test_wheelhouse_dir_is_one_per_target_python(pins: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    trixie = wheelhouse_dir(pins, cache, platform("debian-13"))
+    assert trixie.name.endswith("-cp313")
+    assert trixie != wheelhouse_dir(pins, cache, DEBIAN_12)
+    # Two platforms of one Python but another C library take other wheels (manylinux tags): not shared.
+    assert wheelhouse_dir(pins, cache, platform("rocky-9")) != wheelhouse_dir(pins, cache, DEBIAN_12)
+
+
+def test_target_flags_resolve_for_the_target_python_and_its_c_library() -> None:
+    flags = target_flags(platform("debian-13"), machine="x86_64")
+    assert flags[:5] == ["--only-binary=:all:", "--implementation", "cp", "--python-version", "3.13"]
+    abis = [flags[i + 1] for i, f in enumerate(flags) if f == "--abi"]
+    assert abis == ["cp313", "abi3", "none"]
+    tags = [flags[i + 1] for i, f in enumerate(flags) if f == "--platform"]
+    assert tags[0] == "manylinux_2_41_x86_64"  # trixie's glibc, newest first
+    assert "manylinux_2_5_x86_64" in tags
+    assert "manylinux_2_42_x86_64" not in tags
+    assert {"manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64"} <= set(tags)
+    assert tags[-1] == "linux_x86_64"  # compiled on the target
+
+
+def test_target_flags_never_take_wheels_newer_than_the_target_c_library() -> None:
+    tags = [t for t in target_flags(platform("rocky-9"), machine="aarch64") if t.startswith("manylinux")]
+    assert tags[0] == "manylinux_2_34_aarch64"
+    assert not any(t.startswith("manylinux_2_36") for t in tags)

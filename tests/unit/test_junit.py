@@ -403,7 +403,7 @@ def test_python_m_orka_junit_with_results_checks_the_verdicts_agree(tmp_path: Pa
 def test_each_method_is_one_class_and_a_check_is_named_by_its_module(
     nodeid: str, package: str, method: str, phase: str, check: bool, expected: tuple[str, str]
 ) -> None:
-    classname, name = junit.testcase_names(nodeid, package, method, phase, check)
+    classname, name = junit.testcase_names(nodeid, package, method, phase, check, "")
     assert (classname, name) == expected
     props = {"method": method, "phase": phase, "duration_s": "1.0", "node": "orka-node-1"}
     if phase == "equivalence":

@@ -16,11 +16,12 @@ import yaml
 from orka import methods
 from orka.config import REPO_ROOT
 from orka.config.fleet import Fleet
+from orka.config.platforms import platform
 from orka.config.scenario import load_scenario
 from orka.config.settings import DEFAULT_BOX, DEFAULT_SETTINGS_PATH, Settings, Timeouts, load_settings
 from orka.errors import ClusterError
 from orka.plan import layout, state
-from orka.plan.build import ENVIRONMENT, build_plan, masters_of, needs_tools
+from orka.plan.build import build_plan, environment, masters_of, needs_tools
 from orka.plan.keys import ensure_ssh_keypair
 from orka.plan.layout import cluster_name_for, cluster_slot, cluster_subnet, node_names
 from orka.plan.spec import ClusterSpec, MachineSpec
@@ -214,9 +215,17 @@ def test_every_machine_sets_the_scripts_environment_then_runs_common_sh(plan: Pl
     hosts = [f"{m.ip}={m.name}" for m in spec.machines]
     public = Path(spec.ssh_public_key).read_text().strip()
     for machine in spec.machines:
-        assert machine.commands[0] == ENVIRONMENT
+        assert machine.commands[0] == environment(platform("debian-12"))
         assert split(machine)[1] == ["bash", f"{PROVISION}/common.sh", machine.name, public, *hosts]
-    assert "ORKA_UPLOAD=/tmp/orka-upload" in ENVIRONMENT
+    assert "ORKA_UPLOAD=/tmp/orka-upload" in machine.commands[0]
+    assert "ORKA_PYTHON=python3" in machine.commands[0].split()
+
+
+def test_the_tools_python_is_the_platforms(plan: Plan) -> None:
+    """A RedHat 9's python3 is 3.9: its tools' venv is made with python3.11 from AppStream."""
+    for name, python in (("centos-stream-9", "python3.11"), ("rocky-9", "python3.11"), ("debian-13", "python3")):
+        spec = plan(provider="libvirt" if name != "debian-13" else "docker", platforms=[name])
+        assert all(f"ORKA_PYTHON={python}" in m.commands[0].split() for m in spec.machines), name
 
 
 def test_each_method_runs_its_own_scripts_from_its_folder(plan: Plan) -> None:
@@ -282,7 +291,7 @@ def test_an_existing_fleet_runs_the_same_plan_as_orkas_own_machines(plan: Plan, 
     assert list(made) == list(existing)
     for name, machine in existing.items():
         own = made[name]
-        assert machine.commands[0] == own.commands[0] == ENVIRONMENT
+        assert machine.commands[0] == own.commands[0] == environment(platform("debian-12"))
         common = split(machine)[2 if machine.role == "node" else 1]
         assert common[:3] == ["bash", f"{PROVISION}/common.sh", name]
         assert common[3] == "", "an existing fleet's logins stay as the team made them"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from orka.config.platforms import Platform
 from orka.config.settings import Settings, default_settings
 from orka.errors import ClusterError
 from orka.plan import state as cluster_module
@@ -17,13 +18,16 @@ from orka.progress import Emit
 from orka.providers import pool as pool_module
 from orka.providers.pool import ClusterPool
 
+DEFAULT = default_settings()
+
 
 @dataclass(frozen=True)
 class Plan:
-    """Stands in for ClusterSpec: the pool reads only its methods and scenario."""
+    """Stands in for ClusterSpec: the pool reads only its methods, scenario and platform."""
 
     methods: tuple[str, ...]
     scenario: str = "example"
+    platform: Platform = DEFAULT.platform
 
 
 @dataclass
@@ -68,10 +72,10 @@ class Bringups:
         self, settings: Settings, *, name: str, keep: bool, reuse: bool, emit: Emit
     ) -> AbstractContextManager[FakeCluster]:
         self.calls.append((settings.methods, name, keep, reuse))
-        return self._started(settings.methods, settings.scenarios[0].name)
+        return self._started(settings.methods, settings.scenarios[0].name, settings.platform)
 
     @contextmanager
-    def _started(self, methods: tuple[str, ...], scenario: str) -> Iterator[FakeCluster]:
+    def _started(self, methods: tuple[str, ...], scenario: str, platform: Platform) -> Iterator[FakeCluster]:
         attempt = self.attempts.pop(0)
         self.clock.now += attempt.seconds
         self.log.parent.mkdir(parents=True, exist_ok=True)
@@ -82,13 +86,14 @@ class Bringups:
         label = ",".join(methods)
         self.events.append(f"up {label}")
         try:
-            yield FakeCluster(Plan(methods, scenario))
+            yield FakeCluster(Plan(methods, scenario, platform))
         finally:
             self.events.append(f"closed {label}")
 
 
 NAME = "orka-unit"
-EXAMPLE = default_settings().scenarios[0]
+EXAMPLE = DEFAULT.scenarios[0]
+DEBIAN_12 = DEFAULT.platform
 
 
 @dataclass
@@ -119,7 +124,7 @@ def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, attempts: list[Attempt]
 def test_a_failed_bring_up_is_raised_and_not_tried_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     r = rig(tmp_path, monkeypatch, [failed(b"network vanished\n"), Attempt(b"up\n")])
     with pytest.raises(ClusterError, match="failed"):
-        r.pool.get(("salt",), EXAMPLE)
+        r.pool.get(("salt",), EXAMPLE, DEBIAN_12)
     assert len(r.bringups.calls) == 1
     assert r.bringups.events == []
 
@@ -127,7 +132,7 @@ def test_a_failed_bring_up_is_raised_and_not_tried_again(tmp_path: Path, monkeyp
 def test_ctrl_c_is_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     r = rig(tmp_path, monkeypatch, [Attempt(b"", raises=KeyboardInterrupt()), Attempt(b"up\n")])
     with pytest.raises(KeyboardInterrupt):
-        r.pool.get(("custom",), EXAMPLE)
+        r.pool.get(("custom",), EXAMPLE, DEBIAN_12)
     assert len(r.bringups.calls) == 1
 
 
@@ -135,10 +140,10 @@ def test_other_methods_get_a_fresh_cluster_after_the_last_is_closed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     r = rig(tmp_path, monkeypatch, [Attempt(b"up\n", 3), Attempt(b"up\n", 5)])
-    salt = r.pool.get(("salt",), EXAMPLE)
-    assert r.pool.get(("salt",), EXAMPLE) is salt  # the same methods: the same cluster, nothing brought up
+    salt = r.pool.get(("salt",), EXAMPLE, DEBIAN_12)
+    assert r.pool.get(("salt",), EXAMPLE, DEBIAN_12) is salt  # the same methods: the same cluster, nothing brought up
     assert r.bringups.events == ["up salt"]
-    custom = r.pool.get(("custom",), EXAMPLE)
+    custom = r.pool.get(("custom",), EXAMPLE, DEBIAN_12)
     assert custom is not salt
     assert custom.spec.methods == ("custom",)
     assert r.bringups.events == ["up salt", "closed salt", "up custom"]

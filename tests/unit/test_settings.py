@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from orka.config import REPO_ROOT
+from orka.config.platforms import platform
 from orka.config.scenario import load_scenario
 from orka.config.settings import (
     DEFAULT_SETTINGS_PATH,
@@ -62,7 +63,8 @@ def test_defaults_values() -> None:
         cluster=3,
         provider="auto",
         methods=("salt", "ansible", "custom", "pyinfra"),
-        box="centos/stream9",
+        platforms=(platform("debian-12"),),
+        box=None,
         image_recipe=REPO_ROOT / "vagrant" / "image",
         scenarios=(example,),
         node=NodeResources(cpus=1, memory_mb=1024),
@@ -432,8 +434,8 @@ def test_a_problem_from_the_file_names_its_line(tmp_path: Path) -> None:
     path = write(tmp_path, "cluster: 3\nnode:\n  cpus: 0\n  memory: 1024\nclustr: 4\n")
     error = load_error(path, {"provider": "vmware"})
     assert error.problems == [
-        "clustr: unknown key (did you mean 'cluster'?); allowed: cluster, provider, methods, box, scenarios, docker, "
-        "node, network, timeouts, static",
+        "clustr: unknown key (did you mean 'cluster'?); allowed: cluster, provider, methods, platforms, box, "
+        "scenarios, docker, node, network, timeouts, static",
         "provider (override): 'vmware' is not known; allowed: auto, docker, virtualbox, libvirt, static",
         "node.cpus: 0 is too small; allowed: an integer of at least 1",
     ]
