@@ -3,8 +3,8 @@
 `box: orka/bookworm` in the settings means the box orka builds offline from
 Debian's packages (vagrant/box/build.sh), cached by its recipe's hash like the
 docker node image: `vagrant box add` keeps the recipe's hash in the box's
-folder, and an unchanged recipe is never built again. Any other box (the
-default centos/stream9) is fetched by Vagrant before `vagrant up`, so a
+folder, and an unchanged recipe is never built again. Any other box (by
+default the platform's own: debian/bookworm64 for debian-12) is fetched by Vagrant before `vagrant up`, so a
 machine without internet gets one clear message instead of four half-started
 machines.
 """
