@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 export VAGRANT_CHECKPOINT_DISABLE := 1
 
-.PHONY: spike spike-platforms test test-libvirt scale unit lint bench bench-methods bench-spike down host
+.PHONY: spike spike-platforms test test-libvirt scale unit lint bench bench-methods bench-salt bench-spike down host
 
 spike: host $(VENV)/.installed
 	$(BIN)/pytest spikes/ $(PYTEST_ARGS)
@@ -57,6 +57,11 @@ bench: host $(VENV)/.installed
 bench-methods: host $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/bench_methods.py $(BENCH_ARGS)
+
+# Salt at scale: a master and SALT_NODES minions, test.ping and two highstates (figures to reports/bench_salt.json).
+SALT_NODES ?= 50
+bench-salt: host $(VENV)/.installed
+	$(BIN)/python benchmarks/bench_salt.py --nodes $(SALT_NODES) $(BENCH_ARGS)
 
 # Where a spike run's time goes (tools against harness, by part), -n 3, and Molecule on the same four tasks.
 bench-spike: host $(VENV)/.installed

@@ -35,12 +35,15 @@ a test: it measures, it asserts nothing. Needs `pip install -e '.[dev,bench]'`.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import dataclasses
 import datetime
 import importlib.metadata
+import io
 import json
 import os
 import platform
+import pstats
 import re
 import shutil
 import statistics
@@ -56,11 +59,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fleet import fleet  # beside this script
+from fleet import fleet, static_cluster  # beside this script
 
 from orka.config import REPO_ROOT
 from orka.config.settings import load_settings
-from orka.plan.state import ClusterPaths
 from orka.progress import to_stderr
 from orka.providers.base import Cluster
 from orka.providers.lifecycle import started
@@ -102,6 +104,7 @@ class Outcome:
     changed: int | None = None
     problem: str = ""
     output: str = ""
+    cpu_s: float | None = None  # this process's CPU time, for the runner in it
 
 
 def emit(line: str) -> None:
@@ -317,7 +320,8 @@ class Bench:
 
     @classmethod
     def of_cluster(cls, cluster: Cluster, work: Path) -> Bench:
-        nodes = nodes_from_ssh_config(ClusterPaths.for_name(NAME).ssh_config, [n.name for n in cluster.nodes])
+        """Every tool reaches the nodes as orka's ssh_config says; the runner through the cluster's inventory."""
+        nodes = nodes_from_ssh_config(cluster.paths.ssh_config, [n.name for n in cluster.nodes])
         return cls(nodes, work, cluster.inventory("custom"))
 
     def write(self, name: str, text: str, mode: int = 0o644) -> Path:
@@ -360,10 +364,27 @@ class Bench:
     # -- one invocation of one tool --------------------------------------
 
     def in_process(self, tasks: str) -> Outcome:
-        start = time.monotonic()
+        start, cpu = time.monotonic(), time.process_time()
         report = run_taskfile(self.inventory, parse_taskfile(tasks))
-        seconds = time.monotonic() - start
-        return Outcome(seconds, report.ok, None, changed_in(report), report_problem(report))
+        seconds, cpu_s = time.monotonic() - start, time.process_time() - cpu
+        return Outcome(seconds, report.ok, None, changed_in(report), report_problem(report), cpu_s=cpu_s)
+
+    def profile_custom(self, out: Path, top: int = 12) -> str:
+        """The runner's apply once more under cProfile (not timed with the others): where its time goes."""
+        self.reset(["custom"])
+        profiler = cProfile.Profile()
+        start = time.monotonic()
+        profiler.enable()
+        report = run_taskfile(self.inventory, parse_taskfile(orka_tasks("custom")))
+        profiler.disable()
+        wall = time.monotonic() - start
+        text = io.StringIO()
+        stats = pstats.Stats(profiler, stream=text)
+        print(f"custom apply on {self.size} hosts under cProfile: {wall:.2f} s wall, ok={report.ok}", file=text)
+        stats.sort_stats("tottime").print_stats(top)
+        stats.sort_stats("cumulative").print_stats(top)
+        out.write_text(text.getvalue())
+        return text.getvalue()
 
     def command(self, argv: list[str]) -> tuple[Outcome, str]:
         start = time.monotonic()
@@ -555,6 +576,12 @@ def print_table(
     problems = [r for r in records if r["size"] == size and (r["problem"] or not r["valid"])]
     for r in problems:
         print(f"  ! {r['tool']} {r['phase']} (run {r['run']}): {r['problem']}")
+    cpu = {p: [r["cpu_seconds"] for r in records if (r["size"], r["tool"], r["phase"]) == (size, "custom", p)]
+           for p in PHASES}  # fmt: skip
+    if all(cpu.values()):
+        summary["custom_cpu_s"] = {p: statistics.median(v) for p, v in cpu.items()}
+        shown = ", ".join(f"{p} {statistics.median(v):.2f} s" for p, v in cpu.items())
+        print(f"  custom's CPU time in this process (the controller's share of its wall time): {shown}")
     return summary
 
 
@@ -570,13 +597,24 @@ def measure_size(size: int, tools: list[str], runs: int, records: list[dict[str,
     return bring_up
 
 
-def measure_fleet(size: int, tools: list[str], runs: int, records: list[dict[str, Any]]) -> dict[str, Any]:
+def measure_fleet(
+    size: int, tools: list[str], runs: int, records: list[dict[str, Any]], profile: bool
+) -> dict[str, Any]:
     """Measure every tool on a fleet of size lightweight hosts; what the fleet took and used."""
-    with tempfile.TemporaryDirectory(prefix="orka-bm-fleet-") as tmp, fleet(size, Path(tmp), emit) as hosts:
-        nodes = [Node(h.name, h.address, "root", str(hosts.key), 22) for h in hosts.hosts]
+    with (
+        tempfile.TemporaryDirectory(prefix="orka-bm-fleet-") as tmp,
+        fleet(size, Path(tmp), emit) as hosts,
+        static_cluster(hosts, Path(tmp), emit) as cluster,
+    ):
         before = host_usage()
-        measure(Bench(nodes, Path(tmp)), size, tools, runs, records, kind="fleet")
-        return {"started_s": round(hosts.started_s, 1), "usage": host_usage(), "usage_before": before}
+        bench = Bench.of_cluster(cluster, Path(tmp))
+        measure(bench, size, tools, runs, records, kind="fleet")
+        found = {"started_s": round(hosts.started_s, 1), "usage": host_usage(), "usage_before": before}
+        if profile and "custom" in tools:
+            out = REPO_ROOT / "reports" / f"bench_methods_profile-{size}.txt"
+            print("\n" + "\n".join(bench.profile_custom(out).splitlines()[:40]))
+            print(f"written: {out.relative_to(REPO_ROOT)}")
+        return found
 
 
 def fleet_targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -633,6 +671,7 @@ def measure(
                             "tool": tool,
                             "phase": phase,
                             "seconds": round(outcome.seconds, 3),
+                            "cpu_seconds": None if outcome.cpu_s is None else round(outcome.cpu_s, 3),
                             "valid": valid,
                             "exit_code": outcome.exit_code,
                             "changed": outcome.changed,
@@ -660,6 +699,13 @@ def bench(argv: list[str]) -> int:
     parser.add_argument(
         "--fleet", default="", help="comma-separated fleet sizes: lightweight hosts (sshd, no systemd) instead"
     )
+    parser.add_argument(
+        "--ansible-most",
+        type=int,
+        default=100,
+        help="largest fleet Ansible runs on (forks = hosts; 250 forks swamp two cores; default: %(default)s)",
+    )
+    parser.add_argument("--profile", action="store_true", help="on a fleet, profile one more custom apply")
     args = parser.parse_args(argv)
     fleets = [int(s) for s in args.fleet.split(",") if s.strip()]
     sizes = [] if fleets else [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -698,8 +744,11 @@ def bench(argv: list[str]) -> int:
             report["bring_up_s"][str(size)] = round(measure_size(size, tools, args.runs, records), 1)
             report["summary"][str(size)] = print_table(records, size, tools, args.runs)
         for size in fleets:
-            report["fleets"][str(size)] = measure_fleet(size, tools, args.runs, records)
-            report["summary"][f"fleet-{size}"] = print_table(records, size, tools, args.runs, kind="fleet hosts")
+            here = [t for t in tools if t != "ansible" or size <= args.ansible_most]
+            if here != tools:
+                emit(f"[bench] {size} hosts: ansible not run (more than --ansible-most {args.ansible_most})")
+            report["fleets"][str(size)] = measure_fleet(size, here, args.runs, records, args.profile)
+            report["summary"][f"fleet-{size}"] = print_table(records, size, here, args.runs, kind="fleet hosts")
             report["fleets"][str(size)]["targets"] = fleet_targets(report["summary"][f"fleet-{size}"])
     finally:
         report["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]

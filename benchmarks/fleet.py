@@ -5,6 +5,10 @@ logging in with a key made for the fleet, on a network of the fleet's own. The
 network's /24 is claimed as a cluster's is (orka.providers.networks, under the
 host lock), and every container is labelled as that cluster's, so `orka down
 --all` removes what a killed benchmark left. A /24 holds at most 250 hosts.
+
+The tools reach the fleet as a team's own hosts: `provider: static` settings
+listing them, checked as orka checks any, and orka's plan, ssh_config and
+inventory of that fleet (static_cluster); nothing is provisioned on them.
 """
 
 from __future__ import annotations
@@ -19,13 +23,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from orka.config.settings import load_settings
 from orka.plan import keys
 from orka.plan.layout import LABEL
-from orka.plan.state import CACHE_ROOT
+from orka.plan.state import CACHE_ROOT, write_spec
 from orka.progress import Emit
 from orka.providers.docker import ensure_image, remove_docker_leftovers
 from orka.providers.networks import claim_subnet, vagrant_network_name
+from orka.providers.static import StaticCluster, StaticProvider
 
 FLEET = "orka-fleet-bench"
 MOST = 250
@@ -106,3 +113,31 @@ def fleet(size: int, work: Path, emit: Emit) -> Iterator[LightFleet]:
     finally:
         removed = remove_docker_leftovers(FLEET)
         emit(f"[bench] fleet: removed {removed} container(s) and network(s)")
+
+
+@contextmanager
+def static_cluster(hosts: LightFleet, work: Path, emit: Emit) -> Iterator[StaticCluster]:
+    """The fleet as `provider: static` settings name it, with orka's ssh_config written; its state removed after."""
+    settings_file = work / "fleet-settings.yaml"
+    fleet_settings = {
+        "provider": "static",
+        "cluster": len(hosts.hosts),
+        "methods": ["custom"],
+        "static": {
+            "user": "root",
+            "key": str(hosts.key),
+            "known_hosts": "none",  # new hosts at addresses seen before
+            "hosts": [{"address": h.address, "role": "node"} for h in hosts.hosts],
+        },
+    }
+    settings_file.write_text(yaml.safe_dump(fleet_settings, sort_keys=False))
+    settings = load_settings(settings_file, {})
+    provider = StaticProvider()
+    spec = provider.prepare(settings, FLEET, emit)
+    cluster = provider.cluster(spec, settings.timeouts, emit)
+    try:
+        write_spec(spec, cluster.paths)
+        cluster.write_ssh_config()
+        yield cluster
+    finally:
+        cluster.destroy()

@@ -92,6 +92,21 @@ def salt_wait(command: str) -> int:
     return int(command.split("--timeout=")[1].split()[0].strip("'"))
 
 
+@pytest.mark.parametrize("batch_size", [None, 10])
+def test_salt_batches_state_runs_only_when_asked(batch_size: int | None) -> None:
+    cluster = StandInCluster(command_result(0, stdout='{"orka-node-1": true}'))
+    salt = SaltMethod(cluster, 300)
+    salt.batch_size = batch_size
+
+    salt.ping()
+    salt.apply()
+
+    (_, ping, _), (_, apply, _), *_ = cluster.commands
+    assert "--batch-size" not in ping
+    assert ("--batch-size=10" in apply) == (batch_size == 10)
+    assert ("--batch-size" in apply) == (batch_size is not None)
+
+
 @pytest.mark.parametrize("command_timeout", [300, 60, 20])
 def test_salt_gives_up_on_a_silent_minion_before_the_command_timeout(command_timeout: int) -> None:
     """-t, and then the gather_job_timeout (a quarter), end before the command is stopped."""

@@ -142,7 +142,7 @@ def test_ping_with_no_output_fails_every_node_as_not_returning() -> None:
 # -- state.apply ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["apply_first.json", "apply_second.json", "apply_one_down.json"])
+@pytest.mark.parametrize("name", ["apply_first.json", "apply_second.json", "apply_one_down.json", "apply_batched.json"])
 @pytest.mark.parametrize("changes_fail", [False, True], ids=["apply", "idempotence"])
 def test_apply_counts_match_the_recorded_states(name: str, changes_fail: bool) -> None:
     returns = load(name)
@@ -168,6 +168,13 @@ def test_apply_on_fresh_nodes_changes_every_state_and_succeeds() -> None:
     for host in outcomes:
         assert (host.ok, host.changed, host.failed) == (True, 10, 0)
         assert host.detail == "changed: " + ", ".join(FORMULA_STATE_IDS)
+
+
+def test_a_batched_apply_prints_every_minion_in_one_object() -> None:
+    """apply_batched.json: `state.apply --batch-size=2 --out=json --static` on fresh nodes (2 batches)."""
+    outcomes = parse_apply(read("apply_batched.json"), NODES, changes_fail=False)
+
+    assert [(h.node, h.ok, h.changed) for h in outcomes] == [(node, True, 10) for node in NODES]
 
 
 def test_apply_a_second_time_changes_nothing() -> None:

@@ -264,6 +264,9 @@ class SaltMethod(Method):
         "minions retry their master every second (acceptance_wait_time 1); bytecode compiled at install"
     )
 
+    # State runs on at most this many minions at a time (salt's --batch-size); None: all at once.
+    batch_size: int | None = None
+
     def version(self) -> str:
         stdout, _, _, _ = self.run_on(MASTER, "salt --version")
         return stdout.strip()
@@ -383,6 +386,8 @@ class SaltMethod(Method):
         # on 2 cores: the first apply returned after 142-182 s; with -t a quarter (75 s) salt gave
         # up at 165 s on 24 of them. A minion really down still costs under the command timeout.
         words = ["salt", "'*'", "state.apply", *arguments, "--out=json", "--static"]
+        if self.batch_size:  # --static still prints one JSON object: every batch's returns merged
+            words.append(f"--batch-size={self.batch_size}")
         return " ".join([*words, f"--timeout={2 * cli_timeout(self.timeout_s)}"])
 
     def orchestrate(self) -> PhaseResult:
