@@ -41,7 +41,8 @@ PROVIDERS: Final[tuple[Provider, ...]] = get_args(Provider)
 METHODS: Final[tuple[str, ...]] = methods.names()
 Method = Literal[METHODS]  # type: ignore[valid-type]  # the methods found, known at import
 MIN_CLUSTER: Final = 3
-MAX_CLUSTER: Final = 100
+MAX_CLUSTER: Final = 100  # nodes orka makes on this machine
+MAX_FLEET: Final = 1000  # nodes of an existing fleet (provider static): the hosts are not this machine's
 MIN_MEMORY_MB: Final = 256
 DEFAULT_BOX: Final = "centos/stream9"  # an example of a box name, in messages
 DEFAULT_SCENARIO: Final = "spikes/example"
@@ -213,8 +214,12 @@ class _Timeouts(_Section):
 class _FileBase(_Section):
     """The settings file; each key is optional."""
 
+    # Up to MAX_FLEET here; past MAX_CLUSTER only with provider static (_as_a_whole).
     cluster: int = Field(
-        3, ge=MIN_CLUSTER, le=MAX_CLUSTER, description=f"an integer from {MIN_CLUSTER} to {MAX_CLUSTER}"
+        3,
+        ge=MIN_CLUSTER,
+        le=MAX_FLEET,
+        description=f"an integer from {MIN_CLUSTER} to {MAX_CLUSTER} (to {MAX_FLEET} with provider static)",
     )
     provider: Provider = Field("auto", description=", ".join(PROVIDERS))
     # A tuple is fine too (strict=False): overrides come from Python, not only from YAML.
@@ -261,7 +266,9 @@ class _FileBase(_Section):
         errors += [problem(("methods",), bad("is listed twice"), m) for m in twice]
         errors += _platform_problems(data, model)
         if data.get("provider") == "static":
-            errors += fleet_problems(data.get("static"), items, (MIN_CLUSTER, MAX_CLUSTER))
+            errors += fleet_problems(data.get("static"), items, (MIN_CLUSTER, MAX_FLEET))
+        elif model is not None and model.cluster > MAX_CLUSTER:
+            errors.append(problem(("cluster",), bad("is too large"), model.cluster))
         if model is not None and model.static is not None:
             fleet, named = fleet_of(model.static)
             errors += named

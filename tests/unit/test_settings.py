@@ -114,6 +114,16 @@ BAD_INPUTS = [
         id="cluster-too-large",
     ),
     pytest.param(
+        "cluster: 250\nprovider: docker\n",
+        ["cluster: 250 is too large", "from 3 to 100 (to 1000 with provider static)"],
+        id="cluster-past-what-orka-makes",
+    ),
+    pytest.param(
+        "cluster: 1001\n",
+        ["cluster: 1001 is too large", "to 1000 with provider static"],
+        id="cluster-past-a-fleet",
+    ),
+    pytest.param(
         "cluster: '3'\n",
         ["cluster: '3' is not an integer", "from 3 to 100"],
         id="cluster-str",
@@ -403,7 +413,9 @@ def test_unknown_override_key_is_an_error(tmp_path: Path) -> None:
 
 def test_bad_override_value_says_it_is_an_override(tmp_path: Path) -> None:
     error = load_error(write(tmp_path, "cluster: 4\n"), {"cluster": 2})
-    assert error.problems == ["cluster (override): 2 is too small; allowed: an integer from 3 to 100"]
+    assert error.problems == [
+        "cluster (override): 2 is too small; allowed: an integer from 3 to 100 (to 1000 with provider static)"
+    ]
 
 
 @pytest.mark.parametrize(

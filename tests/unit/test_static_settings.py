@@ -64,6 +64,17 @@ def test_a_valid_fleet_names_hosts_as_orka_does_and_sizes_the_cluster(tmp_path: 
     assert settings.to_dict()["static"]["hosts"][4]["port"] == 2222
 
 
+def test_a_fleet_may_be_larger_than_a_cluster_orka_makes(tmp_path: Path, key: Path) -> None:
+    """250 hosts of a /24 (benchmarks/fleet.py's largest): past the 100 nodes orka makes on this machine."""
+    listed = [{"address": f"10.0.{i // 250}.{i % 250 + 1}", "role": "node"} for i in range(250)]
+    settings = load_settings(write(tmp_path, key, listed, methods=["custom"]))
+    assert settings.cluster == 250
+    assert settings.fleet is not None
+    assert len(settings.fleet.nodes) == 250
+    too_many = [{"address": f"10.0.{i // 250}.{i % 250 + 1}", "role": "node"} for i in range(1001)]
+    assert any("1001 host(s) with role node" in p for p in problems_of(write(tmp_path, key, too_many)))
+
+
 def test_known_hosts_is_a_file_by_default(tmp_path: Path, key: Path) -> None:
     path = write(tmp_path, key, hosts(*FLEET), static={"known_hosts": str(tmp_path / "known_hosts")})
     fleet = load_settings(path).fleet
