@@ -27,6 +27,11 @@ def hosts(*roles: str) -> list[dict[str, object]]:
     return [{"address": f"10.0.0.{i}", "role": role} for i, role in enumerate(roles, start=1)]
 
 
+def hosts_at(count: int) -> list[dict[str, object]]:
+    """count nodes, 250 to a /24: 10.0.0.1..250, 10.0.1.1, ..."""
+    return [{"address": f"10.0.{i // 250}.{i % 250 + 1}", "role": "node"} for i in range(count)]
+
+
 FLEET = ("salt-master", "ansible-master", "node", "node", "node")
 
 
@@ -66,13 +71,11 @@ def test_a_valid_fleet_names_hosts_as_orka_does_and_sizes_the_cluster(tmp_path: 
 
 def test_a_fleet_may_be_larger_than_a_cluster_orka_makes(tmp_path: Path, key: Path) -> None:
     """250 hosts of a /24 (benchmarks/fleet.py's largest): past the 100 nodes orka makes on this machine."""
-    listed = [{"address": f"10.0.{i // 250}.{i % 250 + 1}", "role": "node"} for i in range(250)]
-    settings = load_settings(write(tmp_path, key, listed, methods=["custom"]))
+    settings = load_settings(write(tmp_path, key, hosts_at(250), methods=["custom"]))
     assert settings.cluster == 250
     assert settings.fleet is not None
     assert len(settings.fleet.nodes) == 250
-    too_many = [{"address": f"10.0.{i // 250}.{i % 250 + 1}", "role": "node"} for i in range(1001)]
-    assert any("1001 host(s) with role node" in p for p in problems_of(write(tmp_path, key, too_many)))
+    assert any("1001 host(s) with role node" in p for p in problems_of(write(tmp_path, key, hosts_at(1001))))
 
 
 def test_known_hosts_is_a_file_by_default(tmp_path: Path, key: Path) -> None:
