@@ -55,9 +55,11 @@ def read_ssh_config(path: Path) -> dict[str, dict[str, str]]:
     return entries
 
 
-def target_of(host: Host) -> Target:
+def target_of(host: Host, entries: dict[str, dict[str, str]] | None = None) -> Target:
+    """Where the host is; entries: its ssh_config already read (else it is read now)."""
     if host.ssh_config:
-        entry = read_ssh_config(Path(host.ssh_config)).get(host.name)
+        entries = read_ssh_config(Path(host.ssh_config)) if entries is None else entries
+        entry = entries.get(host.name)
         if entry is None:
             raise ConnectionError(f"no `Host {host.name}` in {host.ssh_config}")
         unchecked = entry.get("stricthostkeychecking") == "no" or entry.get("userknownhostsfile") == "/dev/null"
@@ -79,11 +81,20 @@ class Connections:
     def __init__(self) -> None:
         self._open: dict[str, asyncssh.SSHClientConnection] = {}
         self._handshakes = asyncio.Semaphore(HANDSHAKES)
+        # Each ssh_config read once per run, not once per host: quadratic, 0.3 s of the event loop at 250 hosts.
+        self._configs: dict[str, dict[str, dict[str, str]]] = {}
+
+    def _entries(self, host: Host) -> dict[str, dict[str, str]] | None:
+        if not host.ssh_config:
+            return None
+        if host.ssh_config not in self._configs:
+            self._configs[host.ssh_config] = read_ssh_config(Path(host.ssh_config))
+        return self._configs[host.ssh_config]
 
     async def get(self, host: Host, connect_timeout: float = CONNECT_TIMEOUT_S) -> asyncssh.SSHClientConnection:
         """The host's connection; a new one waits for a handshake's turn, then has connect_timeout for it."""
         if host.name not in self._open:
-            target = target_of(host)
+            target = target_of(host, self._entries(host))
             async with self._handshakes:
                 self._open[host.name] = await asyncssh.connect(
                     target.address,

@@ -10,9 +10,13 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from pathlib import Path
 
+import pytest
+
+from orka.runner import ssh
 from orka.runner.inventory import Host
-from orka.runner.ssh import CONNECTIONS, Connections, run_over_ssh
+from orka.runner.ssh import CONNECTIONS, Connections, read_ssh_config, run_over_ssh, target_of
 
 
 def listener() -> socket.socket:
@@ -57,3 +61,22 @@ def test_a_host_that_refuses_is_unreachable_at_once() -> None:
     assert (code, out) == (255, "")
     assert "refused" in err.lower(), err
     assert took < 3
+
+
+def test_a_runs_ssh_config_is_read_once_for_all_its_hosts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "ssh_config"
+    config.write_text("".join(f"Host web-{i}\n  HostName 10.0.0.{i}\n  User deploy\n" for i in (1, 2, 3)))
+    reads: list[Path] = []
+
+    def counted(path: Path) -> dict[str, dict[str, str]]:
+        reads.append(path)
+        return read_ssh_config(path)
+
+    monkeypatch.setattr(ssh, "read_ssh_config", counted)
+    connections = Connections()
+    hosts = [Host(f"web-{i}", ssh_config=str(config)) for i in (1, 2, 3)]
+
+    targets = [target_of(host, connections._entries(host)) for host in hosts]
+
+    assert [t.address for t in targets] == ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
+    assert reads == [config]
