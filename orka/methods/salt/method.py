@@ -34,6 +34,7 @@ PING_TIMEOUT_S = 10
 # Where orka sets the gather_job_timeout the salt CLI reads (see SaltMethod.wait_ready).
 GATHER_CONF = "/etc/salt/master.d/orka-gather.conf"
 READY_GATHER_S = 2  # its value while waiting for the minions to answer
+READY_PROBE_S = 2  # the first readiness probe's -t
 NO_RETURN = "Minion did not return"
 MASKED = "**********"  # a pillar string as salt 3008 shows it unless unmasked
 # What a parser makes of a phase's output: one outcome per node, the steps in order, any error.
@@ -266,14 +267,26 @@ class SaltMethod(Method):
 
     # State runs on at most this many minions at a time (salt's --batch-size); None: all at once.
     batch_size: int | None = None
+    # The readiness probes' state: the minions that answered one, and the next probe's -t.
+    _answered: dict[str, HostOutcome]
+    _probe_s: int = READY_PROBE_S
 
     def version(self) -> str:
         stdout, _, _, _ = self.run_on(MASTER, "salt --version")
         return stdout.strip()
 
     def ready_probe(self) -> PhaseResult:
-        # A short CLI timeout: a minion still signing in is asked again soon.
-        return self.ping(cli_timeout_s=2)
+        """A ping of the minions that have not answered yet, with a short CLI timeout (a minion still signing in
+        is asked again soon) that doubles after each probe no minion answered. Each probe is a process on every
+        minion it targets: at 50 minions on 2 cores, pinging all of them every 2 s kept the load so high that
+        none answered within 2 s, for minutes."""
+        missing = [n for n in self.node_names if n not in self._answered]
+        result = self.ping(self._probe_s, missing)
+        self._answered.update({h.node: h for h in result.hosts if h.ok and h.node in missing})
+        if not any(h.ok for h in result.hosts):
+            self._probe_s = min(2 * self._probe_s, PING_TIMEOUT_S)
+        hosts = tuple(self._answered.get(n) or result.host(n) for n in self.node_names)
+        return replace(result, hosts=tuple(h for h in hosts if h is not None))
 
     def wait_ready(self) -> float:
         # While minions sign in, a probe that misses one waits -t and then gather_job_timeout for it
@@ -281,6 +294,7 @@ class SaltMethod(Method):
         # minion answers. With the phases' value below (225 s with settings/scale.yaml) a 10-node
         # cluster took 235 s to be ready instead of seconds.
         self._set_gather_job_timeout(READY_GATHER_S)
+        self._answered, self._probe_s = {}, READY_PROBE_S
         took = super().wait_ready()
         # Scale: on 2 cores with 10 or more minions applying at once, a busy minion answers salt's
         # find_job later than salt's default gather_job_timeout (10 s), and salt gives up on every
@@ -316,9 +330,12 @@ class SaltMethod(Method):
         error = error or cut_off
         return PhaseResult(self.name, phase, hosts, took, raw=raw, error=error, order=order, exit_code=rc)
 
-    def ping(self, cli_timeout_s: int = PING_TIMEOUT_S) -> PhaseResult:
-        command = f"salt '*' test.ping --out=json --static --timeout={cli_timeout(self.timeout_s, cli_timeout_s)}"
-        return self._salt("ping", command, lambda out: (parse_ping(out, self.node_names), (), ""))
+    def ping(self, cli_timeout_s: int = PING_TIMEOUT_S, minions: list[str] | None = None) -> PhaseResult:
+        """test.ping of every minion, or of these."""
+        target = "'*'" if minions is None else f"-L {shlex.quote(','.join(minions))}"
+        nodes = self.node_names if minions is None else minions
+        command = f"salt {target} test.ping --out=json --static --timeout={cli_timeout(self.timeout_s, cli_timeout_s)}"
+        return self._salt("ping", command, lambda out: (parse_ping(out, nodes), (), ""))
 
     def apply(self, phase: str = "apply") -> PhaseResult:
         hosts = partial(parse_apply, nodes=self.node_names, changes_fail=phase == "idempotence")
