@@ -92,6 +92,36 @@ def salt_wait(command: str) -> int:
     return int(command.split("--timeout=")[1].split()[0].strip("'"))
 
 
+class PingAnswers(StandInCluster):
+    """Answers each test.ping with the next of its answers (salt's JSON), anything else with success."""
+
+    def __init__(self, *answers: str) -> None:
+        super().__init__(command_result(0))
+        self.answers = list(answers)
+
+    def run(self, machine: str, command: str, timeout: int | None = None) -> CommandResult:
+        if "test.ping" not in command:
+            return super().run(machine, command, timeout)
+        self.commands.append((machine, command, timeout))
+        return command_result(0, stdout=self.answers.pop(0))
+
+
+def test_salts_readiness_asks_only_the_minions_not_yet_answered_and_waits_longer_when_none_do() -> None:
+    cluster = PingAnswers("{}", '{"orka-node-1": true}', '{"orka-node-2": true, "orka-node-3": true}')
+    salt = SaltMethod(cluster, 300)
+
+    salt.wait_ready()
+
+    probes = [command for _, command, _ in cluster.commands if "test.ping" in command]
+    assert [salt_wait(p) for p in probes] == [2, 4, 4]  # doubled after the probe none answered
+    assert "-L orka-node-1,orka-node-2,orka-node-3 " in probes[0]
+    assert "-L orka-node-1,orka-node-2,orka-node-3 " in probes[1]
+    assert "-L orka-node-2,orka-node-3 " in probes[2]
+    assert salt.last_probe is not None
+    assert salt.last_probe.ok
+    assert [h.node for h in salt.last_probe.hosts] == ["orka-node-1", "orka-node-2", "orka-node-3"]
+
+
 @pytest.mark.parametrize("batch_size", [None, 10])
 def test_salt_batches_state_runs_only_when_asked(batch_size: int | None) -> None:
     cluster = StandInCluster(command_result(0, stdout='{"orka-node-1": true}'))
