@@ -62,27 +62,46 @@ def docker_objects(kind: str, name: str | None) -> list[str]:
     return labelled(kind, name)
 
 
-def remove_docker_leftovers(name: str | None, settle_s: float = 1.0) -> int:
+def remove_docker_leftovers(name: str | None, settle_s: float = 1.0, looks: int = 10) -> int:
     """Remove orka's containers (with their anonymous volumes) and networks; return how many.
 
     A `vagrant up` stopped midway can leave a `docker create` in flight in the
     daemon that lands after a first look, so look again settle_s later, until
-    a look finds nothing.
+    a look finds nothing. Raises ClusterError, naming what stays and docker's
+    reason, when something is still there after every look.
     """
-    removed = 0
-    for attempt in range(10):
+    seen: set[str] = set()
+    refusals: list[str] = []
+    for attempt in range(looks):
+        refusals = []
         with networks.removing():
             containers = docker_objects("container", name)
             if containers:
-                subprocess.run(["docker", "rm", "-f", "-v", *containers], capture_output=True, check=False)
+                refusals += _removal_refused(["docker", "rm", "-f", "-v", *containers])
             labelled_networks = docker_objects("network", name)
             if labelled_networks:
-                subprocess.run(["docker", "network", "rm", *labelled_networks], capture_output=True, check=False)
-        removed += len(containers) + len(labelled_networks)
+                refusals += _removal_refused(["docker", "network", "rm", *labelled_networks])
+        seen.update(containers, labelled_networks)
         if attempt > 0 and not containers and not labelled_networks:
-            break
+            return len(seen)
         time.sleep(settle_s)
-    return removed
+    stuck = labelled("container", name, "{{.Names}}") + labelled("network", name, "{{.Name}}")
+    if stuck:
+        why = "; ".join(dict.fromkeys(refusals)) or "docker removed nothing"
+        raise ClusterError(
+            f"docker would not remove {', '.join(stuck)} after {looks} tries ({why}); a daemon that holds "
+            "stale endpoints lets them go only when it restarts: fix: sudo systemctl restart docker (or stop "
+            "dockerd and start it again), then `orka down --all`"
+        )
+    return len(seen)
+
+
+def _removal_refused(command: list[str]) -> list[str]:
+    """Run a docker removal; docker's reasons for what it did not remove (none when all went)."""
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode == 0:
+        return []
+    return [line.removeprefix("Error response from daemon: ") for line in result.stderr.splitlines() if line.strip()]
 
 
 def remove_builder(container: str) -> None:

@@ -36,8 +36,10 @@ from pathlib import Path
 import pytest
 
 from orka.config import REPO_ROOT
-from orka.plan.state import STATE_ROOT
-from orka.providers.docker import remove_docker_leftovers
+from orka.config.settings import default_settings
+from orka.plan.state import CACHE_ROOT, STATE_ROOT
+from orka.progress import to_stderr
+from orka.providers.docker import ensure_image, remove_docker_leftovers
 from tests.integration.clusters import cluster_names, docker_lines, of_another_checkout, user_environment
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("teardown")]
@@ -431,3 +433,32 @@ def test_down_all_clears_a_killed_run(
         assert docker_lines("network", "ls", "-q", "--filter", f"label={LABEL}") == []
     finally:
         clean_up(INTERRUPTED, run)
+
+
+STUCK = "orka-stuck"  # a cluster whose network docker refuses to remove
+
+
+def test_down_names_what_docker_will_not_remove(env: dict[str, str]) -> None:
+    """A network docker refuses to remove (here: a container orka did not label still on it, as a daemon
+    holding stale endpoints refuses) is named with docker's reason and the fix, not passed over in silence."""
+    settings = default_settings()
+    image = ensure_image(settings.image_recipe, settings.platform.suite, CACHE_ROOT, to_stderr)
+    network = f"{STUCK}-net"
+    blocker = f"{STUCK}-blocker"
+    try:
+        subprocess.run(["docker", "network", "create", "--label", f"{LABEL}={STUCK}", network], check=True)
+        subprocess.run(
+            ["docker", "run", "-d", "--name", blocker, "--network", network, "--entrypoint", "sleep", image, "600"],
+            check=True,
+            capture_output=True,
+        )
+        down = orka("down", "--name", STUCK, env=env)
+        assert down.finish(DOWN_S) != 0, down.output
+        assert network in down.output, down.output
+        assert "active endpoints" in down.output, down.output
+        assert "restart docker" in down.output, down.output
+        assert "Traceback" not in down.output, down.output
+    finally:
+        subprocess.run(["docker", "rm", "-f", blocker], capture_output=True, check=False)
+        remove_docker_leftovers(STUCK)
+    assert docker_lines("network", "ls", "-q", "--filter", f"label={LABEL}={STUCK}") == []

@@ -20,7 +20,14 @@ from testinfra.backend.base import CommandResult
 from orka.config.settings import default_settings
 from orka.methods.ansible.method import AnsibleMethod, connect_timeout_option
 from orka.methods.base import MachineUnreachable, ssh_failure
-from orka.methods.salt.method import MASTER_STOPPED, NO_RETURN, SaltMethod, cli_timeout, when_master_runs
+from orka.methods.salt.method import (
+    CONNECTED_MINIONS,
+    MASTER_STOPPED,
+    NO_RETURN,
+    SaltMethod,
+    cli_timeout,
+    when_master_runs,
+)
 from orka.plan.spec import MachineSpec
 from orka.results.record import HostOutcome, PhaseResult, RunContext, records
 from orka.results.verdict import TIMED_OUT, Expectations, judge
@@ -120,6 +127,68 @@ def test_salts_readiness_asks_only_the_minions_not_yet_answered_and_waits_longer
     assert salt.last_probe is not None
     assert salt.last_probe.ok
     assert [h.node for h in salt.last_probe.hosts] == ["orka-node-1", "orka-node-2", "orka-node-3"]
+
+
+# The kernel's TCP table as a master's /proc/net/tcp holds it: salt-master listening on 4505 (0x1199) and 4506,
+# three minions connected to 4505 (state 01, established), one to 4506, and one 4505 connection closing (06).
+PROC_NET_TCP = """\
+  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000:1199 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 21001 1 0 100 0 0 10 0
+   1: 00000000:119A 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 21002 1 0 100 0 0 10 0
+   2: 1501570A:1199 1601570A:C35A 01 00000000:00000000 00:00000000 00000000     0        0 21003 1 0 20 4 30 10 -1
+   3: 1501570A:1199 1701570A:A2F0 01 00000000:00000000 00:00000000 00000000     0        0 21004 1 0 20 4 30 10 -1
+   4: 1501570A:119A 1601570A:C35C 01 00000000:00000000 00:00000000 00000000     0        0 21005 1 0 20 4 30 10 -1
+   5: 1501570A:1199 1801570A:B001 01 00000000:00000000 00:00000000 00000000     0        0 21006 1 0 20 4 30 10 -1
+   6: 1501570A:1199 1901570A:B002 06 00000000:00000000 03:00000F9F 00000000     0        0 0 3 0
+   7: 1501570A:0016 0101570A:D431 01 00000000:00000000 02:000AE2B9 00000000     0        0 21007 2 0 20 4 30 10 -1
+"""
+
+
+def test_the_connected_minions_are_the_established_connections_to_the_publish_port(tmp_path: Path) -> None:
+    tcp = tmp_path / "tcp"
+    tcp.write_text(PROC_NET_TCP)
+    command = CONNECTED_MINIONS.replace("/proc/net/tcp6", str(tmp_path / "tcp6")).replace("/proc/net/tcp", str(tcp))
+    counted = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True).stdout
+    assert counted.strip() == "3"
+
+
+class MinionsConnecting(PingAnswers):
+    """Says, to each count of connected minions, the next of its counts; its pings answer as PingAnswers'."""
+
+    def __init__(self, counts: list[str], *answers: str) -> None:
+        super().__init__(*answers)
+        self.counts = counts
+
+    def run(self, machine: str, command: str, timeout: int | None = None) -> CommandResult:
+        if CONNECTED_MINIONS in command:
+            self.commands.append((machine, command, timeout))
+            return command_result(0, stdout=self.counts.pop(0) + "\n")
+        return super().run(machine, command, timeout)
+
+
+def test_salts_readiness_probes_once_every_minion_is_connected() -> None:
+    every = '{"orka-node-1": true, "orka-node-2": true, "orka-node-3": true}'
+    cluster = MinionsConnecting(["0", "2", "3"], every)
+    salt = SaltMethod(cluster, 300)
+
+    salt.wait_ready()
+
+    asked = [command for _, command, _ in cluster.commands if "test.ping" in command or CONNECTED_MINIONS in command]
+    assert ["test.ping" in command for command in asked] == [False, False, False, True]
+    assert salt.last_probe is not None
+    assert salt.last_probe.ok
+
+
+def test_salts_readiness_probes_all_the_same_when_the_count_is_unknown() -> None:
+    """A master whose kernel table cannot be read (or counts fewer than there are) is probed as before."""
+    every = '{"orka-node-1": true, "orka-node-2": true, "orka-node-3": true}'
+    cluster = MinionsConnecting(["no such file"], every)
+    salt = SaltMethod(cluster, 300)
+
+    salt.wait_ready()
+
+    assert salt.last_probe is not None
+    assert salt.last_probe.ok
 
 
 @pytest.mark.parametrize("batch_size", [None, 10])
