@@ -576,12 +576,17 @@ def print_table(
     problems = [r for r in records if r["size"] == size and (r["problem"] or not r["valid"])]
     for r in problems:
         print(f"  ! {r['tool']} {r['phase']} (run {r['run']}): {r['problem']}")
-    cpu = {p: [r["cpu_seconds"] for r in records if (r["size"], r["tool"], r["phase"]) == (size, "custom", p)]
-           for p in PHASES}  # fmt: skip
-    if all(cpu.values()):
-        summary["custom_cpu_s"] = {p: statistics.median(v) for p, v in cpu.items()}
-        shown = ", ".join(f"{p} {statistics.median(v):.2f} s" for p, v in cpu.items())
+    runs_of = {p: [r for r in records if (r["size"], r["tool"], r["phase"]) == (size, "custom", p)] for p in PHASES}
+    if all(r["cpu_seconds"] is not None for rs in runs_of.values() for r in rs) and all(runs_of.values()):
+        cpu = {p: statistics.median(r["cpu_seconds"] for r in rs) for p, rs in runs_of.items()}
+        busy = {p: statistics.median(r["busy_core_seconds"] for r in rs) for p, rs in runs_of.items()}
+        walls = {p: statistics.median(r["seconds"] for r in rs) for p, rs in runs_of.items()}
+        summary["custom_cpu_s"], summary["custom_busy_core_s"] = cpu, busy
+        shown = ", ".join(f"{p} {c:.2f} s" for p, c in cpu.items())
         print(f"  custom's CPU time in this process (the controller's share of its wall time): {shown}")
+        cores = os.cpu_count() or 1
+        shown = ", ".join(f"{p} {b:.2f} core-s ({b / (cores * walls[p]):.0%})" for p, b in busy.items() if walls[p])
+        print(f"  this machine's {cores} cores busy meanwhile (every process, the hosts' sshd and sudo too): {shown}")
     return summary
 
 
@@ -633,6 +638,13 @@ def fleet_targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return targets
 
 
+def busy_core_seconds() -> float:
+    """CPU time this machine has spent busy since boot, every core and process (the fleet's hosts' too), in
+    seconds: /proc/stat's first line, less idle and iowait."""
+    ticks = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def host_usage() -> dict[str, float]:
     """What this host has in use: memory (MiB) and the load average."""
     info = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines() if ":" in line)
@@ -652,7 +664,9 @@ def measure(
                 closed = bench.cold()
                 emit(f"[bench] {size} nodes, run {run}/{runs}, {tool}: closed {closed} SSH connection(s)")
                 for phase in PHASES:
+                    busy_before = busy_core_seconds()
                     outcome = bench.run(tool, phase)
+                    busy = busy_core_seconds() - busy_before
                     problem = outcome.problem
                     if outcome.ok and phase != "ping":
                         problem = bench.verify(tool)
@@ -672,6 +686,7 @@ def measure(
                             "phase": phase,
                             "seconds": round(outcome.seconds, 3),
                             "cpu_seconds": None if outcome.cpu_s is None else round(outcome.cpu_s, 3),
+                            "busy_core_seconds": round(busy, 3),
                             "valid": valid,
                             "exit_code": outcome.exit_code,
                             "changed": outcome.changed,

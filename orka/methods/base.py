@@ -123,7 +123,11 @@ class Method(abc.ABC):
         """Block until every node can be driven (bounded by the timeout); return the seconds it took.
 
         The last probe is kept in `last_probe`: a cluster never ready says so in its `up` verdict."""
-        start = time.monotonic()
+        return self.probe_until_ready(time.monotonic())
+
+    def probe_until_ready(self, start: float) -> float:
+        """Probe until every node is ready or the timeout has passed since start (a monotonic time); the
+        seconds since start."""
         while True:
             self.last_probe = self.ready_probe()
             if self.last_probe.ok or time.monotonic() - start >= self.timeout_s:

@@ -179,6 +179,33 @@ def test_salts_readiness_probes_once_every_minion_is_connected() -> None:
     assert salt.last_probe.ok
 
 
+class MinionMissing(MinionsConnecting):
+    """Two of three minions connected, for good; every probe answered by those two only."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    def run(self, machine: str, command: str, timeout: int | None = None) -> CommandResult:
+        if CONNECTED_MINIONS in command:
+            return command_result(0, stdout="2\n")
+        if "test.ping" in command:
+            return command_result(0, stdout='{"orka-node-1": true, "orka-node-2": true}')
+        return super().run(machine, command, timeout)
+
+
+def test_salts_readiness_ends_within_its_timeout_when_a_minion_never_comes() -> None:
+    """The wait for connected minions and the probes after it share the one timeout: a minion that never signs
+    in is reported once it has passed (it was half as long again)."""
+    salt = SaltMethod(MinionMissing(), 2)
+
+    waited = salt.wait_ready()
+
+    assert 2 <= waited < 2.8
+    assert salt.last_probe is not None
+    assert not salt.last_probe.ok
+    assert [h.node for h in salt.last_probe.hosts if not h.ok] == ["orka-node-3"]
+
+
 def test_salts_readiness_probes_all_the_same_when_the_count_is_unknown() -> None:
     """A master whose kernel table cannot be read (or counts fewer than there are) is probed as before."""
     every = '{"orka-node-1": true, "orka-node-2": true, "orka-node-3": true}'

@@ -297,12 +297,14 @@ class SaltMethod(Method):
         # (salt asks a silent minion "are you still running it?"): kept at READY_GATHER_S until every
         # minion answers. With the phases' value below (225 s with settings/scale.yaml) a 10-node
         # cluster took 235 s to be ready instead of seconds.
+        start = time.monotonic()
         self._set_gather_job_timeout(READY_GATHER_S)
         self._answered, self._probe_s = {}, READY_PROBE_S
         # A probe sent before every minion has signed in waits out its -t and the gather_job_timeout for the
-        # missing ones (4 s or more at 3 nodes); the count of connected minions costs a round trip.
-        connected_s = self._await_connected_minions(self.timeout_s / 2)
-        took = connected_s + super().wait_ready()
+        # missing ones (4 s or more at 3 nodes); the count of connected minions costs a round trip. Both
+        # within the one timeout: a minion that never comes is reported when it has passed, not later.
+        self._await_connected_minions(self.timeout_s / 2)
+        took = self.probe_until_ready(start)
         # Scale: on 2 cores with 10 or more minions applying at once, a busy minion answers salt's
         # find_job later than salt's default gather_job_timeout (10 s), and salt gives up on every
         # one of them as if down (measured at 10 nodes: all 10 "did not return"). The salt CLI reads
@@ -311,19 +313,18 @@ class SaltMethod(Method):
         self._set_gather_job_timeout(cli_timeout(self.timeout_s))
         return took
 
-    def _await_connected_minions(self, most_s: float) -> float:
-        """Wait, at most most_s, until as many minions are connected to the master as there are nodes; the
-        seconds waited. Only a shortcut: the probes that follow decide readiness, and say what is missing."""
+    def _await_connected_minions(self, most_s: float) -> None:
+        """Wait, at most most_s, until as many minions are connected to the master as there are nodes. Only a
+        shortcut: the probes that follow decide readiness, and say what is missing."""
         start = time.monotonic()
         while time.monotonic() - start < most_s:
             try:
                 stdout, _, rc, _ = self.run_on(MASTER, CONNECTED_MINIONS)
             except MachineUnreachable:
-                break
+                return
             if rc != 0 or not stdout.strip().isdigit() or int(stdout) >= len(self.node_names):
-                break
+                return
             time.sleep(CONNECTED_POLL_S)
-        return time.monotonic() - start
 
     def _set_gather_job_timeout(self, seconds: int) -> None:
         conf = f"gather_job_timeout: {seconds}"
