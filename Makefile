@@ -17,11 +17,12 @@ spike-platforms: host $(VENV)/.installed
 	$(BIN)/pytest spikes/ --platform debian-12 --platform debian-13 $(PYTEST_ARGS)
 
 # The unit tests on both cores (no cluster: they share nothing); the integration tests two modules at a time
-# (each module's clusters are its own, named and networked apart), then the one that takes every cluster down.
+# (each module's clusters are its own, named and networked apart), then the one that takes every cluster down;
+# each run ends naming its slowest tests.
 test: host $(VENV)/.installed
 	$(BIN)/pytest tests/unit -n 2 $(PYTEST_ARGS)
-	$(BIN)/pytest tests/integration -n 2 -m "not libvirt and not alone" $(PYTEST_ARGS)
-	$(BIN)/pytest tests/integration -m "alone and not libvirt" $(PYTEST_ARGS)
+	$(BIN)/pytest tests/integration -n 2 -m "not libvirt and not alone" --durations=15 $(PYTEST_ARGS)
+	$(BIN)/pytest tests/integration -m "alone and not libvirt" --durations=5 $(PYTEST_ARGS)
 
 # The libvirt provider on real VMs, with orka's offline box (slow where the CPU is emulated).
 test-libvirt: host $(VENV)/.installed

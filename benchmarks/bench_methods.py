@@ -60,6 +60,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fleet import fleet, static_cluster  # beside this script
+from machine import busy_core_seconds, host_usage
 
 from orka.config import REPO_ROOT
 from orka.config.settings import load_settings
@@ -636,21 +637,6 @@ def fleet_targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
         print(f"  [{'met' if met else 'NOT met'}] {what}: {value:.2f}{unit} (target at most {limit:g}{unit})")
         targets.append({"target": what, "value": round(value, 3), "limit": limit, "met": met})
     return targets
-
-
-def busy_core_seconds() -> float:
-    """CPU time this machine has spent busy since boot, every core and process (the fleet's hosts' too), in
-    seconds: /proc/stat's first line, less idle and iowait."""
-    ticks = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def host_usage() -> dict[str, float]:
-    """What this host has in use: memory (MiB) and the load average."""
-    info = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines() if ":" in line)
-    kib = {key: float(value.split()[0]) for key, value in info.items() if value.strip().endswith("kB")}
-    load = os.getloadavg()
-    return {"memory_used_mib": round((kib["MemTotal"] - kib["MemAvailable"]) / 1024), "load_1m": round(load[0], 2)}
 
 
 def measure(

@@ -35,7 +35,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_methods import host_usage  # beside this script
+from machine import host_usage  # beside this script
 
 from orka.config import REPO_ROOT
 from orka.config.settings import load_settings

@@ -37,6 +37,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from machine import busy_core_seconds  # beside this script
+
 from orka.config import REPO_ROOT
 from orka.results.store import read_records
 from orka.timings import (
@@ -57,6 +59,7 @@ TOOL_PHASES = ("ping", "apply", "idempotence", "orchestrate")
 CLUSTER = "orka-bench-spike"
 OUT = REPO_ROOT / "reports" / "bench_spike.json"
 FOUR_TASKS = REPO_ROOT / "benchmarks" / "four_tasks"
+CORES = os.cpu_count() or 1
 COLUMNS = ("tools", BRING_UP, READINESS, FACTS, "phase tests' own", HAND_COMMANDS, VERIFY, TEARDOWN)
 HEADINGS = ("tools", "bring-up", "tool ready", "facts, fresh", "phase tests", "hand commands", "verify", "teardown")
 
@@ -66,6 +69,7 @@ class Run:
     """One `pytest spikes/`: its wall time, and per method the tools' seconds and each harness part's."""
 
     wall_s: float
+    busy_core_s: float  # this machine's, every process (the containers' too), while the run ran
     passed: bool
     methods: dict[str, dict[str, float]] = field(default_factory=dict)
     run_parts: dict[str, float] = field(default_factory=dict)  # the run's own: reports, rest
@@ -76,21 +80,27 @@ class Run:
         return sum(m["tools"] for m in self.methods.values())
 
     @property
+    def cores_busy(self) -> float:
+        """How busy the machine's cores were through the run, 0 to 1."""
+        return self.busy_core_s / (CORES * self.wall_s) if self.wall_s else 0.0
+
+    @property
     def harness_share(self) -> float:
         return 1 - self.tools_s / self.wall_s if self.wall_s else 0.0
 
 
-def pytest_spikes(*args: str, label: str) -> tuple[float, bool, Path]:
-    """Run `pytest spikes/ ARGS` as a user does, reports to a fresh folder; its wall time, result and folder."""
+def pytest_spikes(*args: str, label: str) -> tuple[float, float, bool, Path]:
+    """Run `pytest spikes/ ARGS` as a user does, reports to a fresh folder; its wall time, the machine's busy
+    core-seconds meanwhile, its result and its folder."""
     reports = Path(tempfile.mkdtemp(prefix=f"orka-bench-{label}-"))
     command = [sys.executable, "-m", "pytest", "spikes/", "-p", "no:cacheprovider", "--cluster-name", CLUSTER]
     command += ["--results", str(reports / "results.json"), *args]
     print(f"[bench] {label}: {' '.join(command[2:])}", file=sys.stderr, flush=True)
-    start = time.monotonic()
+    start, busy_before = time.monotonic(), busy_core_seconds()
     done = subprocess.run(command, cwd=REPO_ROOT, env={**os.environ, "ORKA_REPORTS": str(reports)}, check=False)
-    wall = time.monotonic() - start
+    wall, busy = time.monotonic() - start, busy_core_seconds() - busy_before
     print(f"[bench] {label}: {'passed' if done.returncode == 0 else 'FAILED'} in {wall:.1f} s", file=sys.stderr)
-    return wall, done.returncode == 0, reports
+    return wall, busy, done.returncode == 0, reports
 
 
 def drift_tools_s(records: list[dict[str, Any]], method: str) -> float:
@@ -102,11 +112,11 @@ def drift_tools_s(records: list[dict[str, Any]], method: str) -> float:
     return 0.0
 
 
-def split(wall_s: float, passed: bool, reports: Path) -> Run:
+def split(wall_s: float, busy_core_s: float, passed: bool, reports: Path) -> Run:
     """The run's time, per method: the tools' phases (results.json) and the harness's parts (timings.jsonl)."""
     records = read_records(reports / "results.json")
     spent = totals(read_spans(timings_path(reports / "results.json")))
-    run = Run(wall_s, passed)
+    run = Run(wall_s, busy_core_s, passed)
     for method in sorted({r["method"] for r in records}):
         whole = [r for r in records if r["method"] == method and r["node"] is None]
         tools = sum(r["duration_s"] for r in whole if r["phase"] in TOOL_PHASES)
@@ -124,6 +134,7 @@ def split(wall_s: float, passed: bool, reports: Path) -> Run:
 
 def print_run(run: Run, label: str, side_by_side: bool = False) -> None:
     print(f"\n{label}: {run.wall_s:.1f} s wall, {'passed' if run.passed else 'FAILED'}")
+    print(f"  this machine's {CORES} cores {run.cores_busy:.0%} busy: {run.busy_core_s:.1f} core-s of work")
     print(f"  {'method':<9}" + "".join(f"{h:>15}" for h in HEADINGS))
     for method, parts in run.methods.items():
         print(f"  {method:<9}" + "".join(f"{parts[c]:>13.1f} s" for c in COLUMNS))
@@ -150,12 +161,14 @@ def molecule_against_orka() -> dict[str, float]:
     import molecule_rival  # beside this script
 
     bin_dir = molecule_rival.ensure_molecule_venv(REPO_ROOT / ".orka" / "bench" / "molecule-venv")
+    busy_before = busy_core_seconds()
     molecule_s = molecule_rival.time_molecule_test(bin_dir, molecule_rival.node_image())
+    molecule_busy = busy_core_seconds() - busy_before
     print(f"[bench] molecule test: {molecule_s:.1f} s", file=sys.stderr)
-    orka_s, passed, _ = pytest_spikes("-m", "ansible", "--scenario", str(FOUR_TASKS), label="four-tasks")
+    orka_s, orka_busy, passed, _ = pytest_spikes("-m", "ansible", "--scenario", str(FOUR_TASKS), label="four-tasks")
     if not passed:
         raise SystemExit("bench: orka's run of benchmarks/four_tasks failed: see its output above")
-    return {"molecule_s": molecule_s, "orka_s": orka_s}
+    return {"molecule_s": molecule_s, "molecule_core_s": molecule_busy, "orka_s": orka_s, "orka_core_s": orka_busy}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,8 +208,14 @@ def main(argv: list[str] | None = None) -> int:
     if parallel is not None:
         ratio = parallel.wall_s / best.wall_s
         met.append(target("pytest spikes/ -n 3 against serial", ratio, 0.6, "x", parallel.passed and best.passed))
+        # The serial run's work on every core at once, with nothing added for running side by side.
+        floor = best.busy_core_s / CORES / best.wall_s
+        print(f"    the serial run's {best.busy_core_s:.0f} core-s on {CORES} cores: at best {floor:.2f}x here")
     if rival is not None:
-        print(f"  molecule test {rival['molecule_s']:.1f} s, orka -m ansible {rival['orka_s']:.1f} s")
+        print(
+            f"  molecule test {rival['molecule_s']:.1f} s ({rival['molecule_core_s']:.0f} core-s), "
+            f"orka -m ansible {rival['orka_s']:.1f} s ({rival['orka_core_s']:.0f} core-s)"
+        )
         met.append(target("orka against molecule test, four tasks", rival["orka_s"] / rival["molecule_s"], 0.6, "x"))
 
     OUT.parent.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 # "    orka-node-1: SSH address: 172.17.0.2:22", as Vagrant's docker provider prints it.
 _SSH_ADDRESS = re.compile(r"^\s*(?P<machine>[\w.-]+): SSH address: (?P<host>[^\s:]+):(?P<port>\d+)\s*$")
+_BOOTED = re.compile(r"^==> (?P<machine>[\w.-]+): Machine booted and ready!\s*$")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,12 @@ def parse_ssh_address(line: str) -> tuple[str, str, int] | None:
     if match is None:
         return None
     return match["machine"], match["host"], int(match["port"])
+
+
+def parse_booted(line: str) -> str | None:
+    """The machine a line of `vagrant up` output says answers over SSH now, or None."""
+    match = _BOOTED.match(line)
+    return None if match is None else match["machine"]
 
 
 def _quoted(path: str) -> str:

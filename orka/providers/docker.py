@@ -4,6 +4,7 @@ its recipe's hash; machines that install the tools run a layer of it with them i
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import ipaddress
@@ -22,7 +23,7 @@ from orka.locks import file_lock
 from orka.plan.build import masters_of, needs_tools
 from orka.plan.layout import LABEL
 from orka.plan.spec import ClusterSpec
-from orka.plan.sshconfig import SshEntry, multiplexed, render
+from orka.plan.sshconfig import SshEntry, multiplexed, parse_booted, render
 from orka.plan.state import CACHE_ROOT, INSTALL_TOOLS, WHEELHOUSE_PINS
 from orka.plan.wheelhouse import ensure_wheelhouse, host_python
 from orka.progress import Emit, run_showing, step
@@ -31,6 +32,8 @@ from orka.providers.vagrant import VagrantCluster, VagrantProvider
 
 IMAGE_REPOSITORY = "orka-node"
 TOOLS_REPOSITORY = "orka-node-tools"
+# How long a `docker create` a stopped `vagrant up` left in flight may take to land in the daemon.
+SETTLE_S = 1.0
 # inotify instances one systemd node container takes (measured: the kernel's
 # default of 128 per user let 23 boot and stopped the 24th).
 INOTIFY_PER_CONTAINER = 5
@@ -62,7 +65,7 @@ def docker_objects(kind: str, name: str | None) -> list[str]:
     return labelled(kind, name)
 
 
-def remove_docker_leftovers(name: str | None, settle_s: float = 1.0, looks: int = 10) -> int:
+def remove_docker_leftovers(name: str | None, settle_s: float = SETTLE_S, looks: int = 10) -> int:
     """Remove orka's containers (with their anonymous volumes) and networks; return how many.
 
     A `vagrant up` stopped midway can leave a `docker create` in flight in the
@@ -226,12 +229,54 @@ def ensure_tools_image(base_tag: str, wheelhouse: Path, install_script: Path, lo
 # -- the cluster ------------------------------------------------------------------
 
 
+class EarlyConnections:
+    """Watches `vagrant up`'s lines: once every machine's SSH address is known, writes orka's ssh_config, and
+    opens orka's SSH connection (kept by ControlPersist) to each machine Vagrant says is booted, while Vagrant
+    provisions the others. The readiness check after the bring-up then finds every connection open: it costs a
+    round trip instead of a handshake per machine. A connection that fails here is the readiness check's to
+    report."""
+
+    def __init__(self, cluster: DockerCluster) -> None:
+        self.cluster = cluster
+        self.booted: list[str] = []
+        self.config_written = False
+        self.pool = ThreadPoolExecutor(max_workers=min(8, len(cluster.machines)), thread_name_prefix="orka-connect")
+
+    def __call__(self, line: str) -> None:
+        if (machine := parse_booted(line)) is not None:
+            self.booted.append(machine)
+        if not self.config_written and all(m.name in self.cluster.ssh_addresses for m in self.cluster.machines):
+            self.cluster.write_ssh_config()
+            self.config_written = True
+        if self.config_written:
+            for machine in self.booted:
+                self.pool.submit(self._connect, machine)
+            self.booted.clear()
+
+    def _connect(self, machine: str) -> None:
+        with contextlib.suppress(Exception):  # testinfra raises plain RuntimeError/AssertionError on SSH failure
+            self.cluster.run(machine, "true", timeout=self.cluster.timeouts.ready_s)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
 class DockerCluster(VagrantCluster):
     def up(self) -> None:
-        # Until its last container is being created, Vagrant inspects every network and container of the host:
-        # no other run removes one meanwhile.
-        with networks.looking() as lock:
-            self.vagrant_up(watch=networks.LastCreation(len(self.machines), lock.release))
+        early = EarlyConnections(self)
+        try:
+            # Until its last container is being created, Vagrant inspects every network and container of the
+            # host: no other run removes one meanwhile.
+            with networks.looking() as lock:
+                last_creation = networks.LastCreation(len(self.machines), lock.release)
+
+                def watch(line: str) -> None:
+                    last_creation(line)
+                    early(line)
+
+                self.vagrant_up(watch=watch)
+        finally:
+            early.close()
 
     def write_ssh_config(self) -> None:
         """What `vagrant ssh-config` says, from the addresses `vagrant up` printed (a second Vagrant run
@@ -265,7 +310,8 @@ class DockerCluster(VagrantCluster):
     def remove_machines(self) -> None:
         # By orka's label, never `vagrant destroy`: on the docker provider Vagrant 2.3 also removes every idle
         # network named vagrant_network_*, other clusters' included (its DestroyNetwork action), and it is slower.
-        remove_docker_leftovers(self.name)
+        # Only a `vagrant up` that did not finish can have a container still being created, to wait for.
+        remove_docker_leftovers(self.name, settle_s=0.0 if self.up_finished else SETTLE_S)
 
 
 class DockerProvider(VagrantProvider):

@@ -61,6 +61,8 @@ class VagrantCluster(Cluster):
         self._vagrant = vagrant.Vagrant(root=root, env=self.env, quiet_stdout=True, quiet_stderr=True)
         # Each machine's SSH address as `vagrant up` printed it: machine -> (address, port).
         self.ssh_addresses: dict[str, tuple[str, int]] = {}
+        # This object's `vagrant up` finished, and no other was found running: no machine is still being made.
+        self.up_finished = False
 
     def hand_command(self, machine: str, command: str) -> subprocess.CompletedProcess[str]:
         """`cd vagrant && vagrant ssh MACHINE --command COMMAND`, as a user types it.
@@ -92,6 +94,7 @@ class VagrantCluster(Cluster):
         )
         with step(self.emit, what):
             self.vagrant_cmd(["up", "--provision", f"--provider={self.spec.provider}"], self.timeouts.up_s, watch=watch)
+        self.up_finished = True
 
     def write_ssh_config(self) -> None:
         self.paths.ssh_config.write_text(multiplexed(str(self._vagrant.ssh_config()), self.paths.ssh_sockets))
@@ -119,7 +122,9 @@ class VagrantCluster(Cluster):
         with step(self.emit, f"destroying cluster {self.name}"), sigint_deferred():
             # A `vagrant up` a killed run left (its own session outlives the run)
             # would go on creating machines: stop it first.
-            processes.stop(processes.started_for(self.paths.spec_file))
+            running = processes.started_for(self.paths.spec_file)
+            processes.stop(running)
+            self.up_finished = self.up_finished and not running
             close_masters(self.paths.ssh_sockets)
             self.remove_machines()
             if self.paths.dotfile != VAGRANT_DIR / ".vagrant" or self.paths.dotfile.exists():

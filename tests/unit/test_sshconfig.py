@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from orka.plan.sshconfig import SshEntry, close_masters, multiplexed, parse_ssh_address, render
+from orka.plan.sshconfig import SshEntry, close_masters, multiplexed, parse_booted, parse_ssh_address, render
 from orka.plan.state import ClusterPaths
 from orka.runner.ssh import read_ssh_config
 
@@ -23,6 +23,20 @@ from orka.runner.ssh import read_ssh_config
 )
 def test_parse_ssh_address(line: str, expected: tuple[str, str, int] | None) -> None:
     assert parse_ssh_address(line) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("==> orka-node-1: Machine booted and ready!\n", "orka-node-1"),
+        ("==> web.example-2: Machine booted and ready!", "web.example-2"),
+        ("==> orka-node-1: Waiting for machine to boot. This may take a few minutes...\n", None),
+        ("    orka-node-1: SSH address: 172.17.0.2:22\n", None),
+        ("    orka-node-1: orka: Machine booted and ready!\n", None),  # a provisioning script's own line
+    ],
+)
+def test_parse_booted(line: str, expected: str | None) -> None:
+    assert parse_booted(line) == expected
 
 
 def test_rendered_config_reads_back_per_machine(tmp_path: Path) -> None:
