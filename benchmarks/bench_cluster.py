@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -25,6 +26,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from machine import busy_core_seconds  # beside this script
 
 from orka.config import REPO_ROOT
 from orka.config.settings import load_settings
@@ -39,6 +42,8 @@ PHASES = ("prepare", "up", "ready", "up+ready", "destroy")
 # The speed issue's targets: warm bring-up (up+ready) by node count, and Salt's minions answering.
 BRING_UP_WITHIN_S = {3: 8.0, 25: 40.0}
 SALT_ANSWERS_WITHIN_S = 3.0
+CORES = os.cpu_count() or 1
+BUSY = "busy core-s"  # the machine's, every process (the containers' too), while it came up and got ready
 
 
 def answering(method: str) -> str:
@@ -59,13 +64,14 @@ def one_run(nodes: int, methods: list[str], quiet: bool) -> dict[str, float]:
     write_spec(spec, cluster.paths)
     times["prepare"] = time.monotonic() - start
     try:
-        start = time.monotonic()
+        start, busy_before = time.monotonic(), busy_core_seconds()
         cluster.up()
         times["up"] = time.monotonic() - start
         start = time.monotonic()
         cluster.wait_ready()
         times["ready"] = time.monotonic() - start
         times["up+ready"] = times["up"] + times["ready"]
+        times[BUSY] = busy_core_seconds() - busy_before
         for method in methods:
             driver = load_method(method)(cluster, settings.timeouts.command_s, settings.scenarios[0])
             times[answering(method)] = driver.wait_ready()
@@ -120,8 +126,13 @@ def main() -> int:
         times = one_run(args.nodes, methods, args.quiet)
         times["cold"] = float(cold)
         runs.append(times)
-        shown = [p for p in times if p != "cold"]
-        print(f"run {index + 1}{' (cold)' if cold else ''}: " + ", ".join(f"{p} {times[p]:.1f} s" for p in shown))
+        shown = [p for p in times if p not in ("cold", BUSY)]
+        print(
+            f"run {index + 1}{' (cold)' if cold else ''}: "
+            + ", ".join(f"{p} {times[p]:.1f} s" for p in shown)
+            + f"; the machine's {CORES} cores {times[BUSY] / CORES / times['up+ready']:.0%} busy up to ready"
+            + f" ({times[BUSY]:.1f} core-s: at least {times[BUSY] / CORES:.1f} s of wall here)"
+        )
     warm = [r for r in runs if not r["cold"]]
     masters = sum(m in methods for m in ("salt", "ansible"))
     print(f"\n{masters} master(s) + {args.nodes} nodes, docker provider, {len(warm)} warm run(s)")
@@ -138,7 +149,7 @@ def main() -> int:
         print(line)
     out = REPO_ROOT / "reports" / "bench_cluster.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"nodes": args.nodes, "methods": methods, "runs": runs}, indent=2) + "\n")
+    out.write_text(json.dumps({"nodes": args.nodes, "methods": methods, "cores": CORES, "runs": runs}, indent=2) + "\n")
     print(f"written: {out.relative_to(REPO_ROOT)}")
     return 0
 

@@ -32,6 +32,8 @@ from orka.providers.vagrant import VagrantCluster, VagrantProvider
 
 IMAGE_REPOSITORY = "orka-node"
 TOOLS_REPOSITORY = "orka-node-tools"
+MAX_VAGRANT_PROCESSES = 4
+MACHINES_PER_VAGRANT_PROCESS = 3  # at least: below that a process's start-up (a second of Ruby) outweighs it
 # How long a `docker create` a stopped `vagrant up` left in flight may take to land in the daemon.
 SETTLE_S = 1.0
 # inotify instances one systemd node container takes (measured: the kernel's
@@ -229,6 +231,13 @@ def ensure_tools_image(base_tag: str, wheelhouse: Path, install_script: Path, lo
 # -- the cluster ------------------------------------------------------------------
 
 
+def vagrant_processes(machines: int) -> int:
+    """How many Vagrant processes bring the machines up side by side: one process makes its machines one
+    after another where it counts (Ruby runs on one core; its network lock), more than four cost more than
+    they gave (measured in the README)."""
+    return min(MAX_VAGRANT_PROCESSES, -(-machines // MACHINES_PER_VAGRANT_PROCESS))
+
+
 class EarlyConnections:
     """Watches `vagrant up`'s lines: once every machine's SSH address is known, writes orka's ssh_config, and
     opens orka's SSH connection (kept by ControlPersist) to each machine Vagrant says is booted, while Vagrant
@@ -274,7 +283,7 @@ class DockerCluster(VagrantCluster):
                     last_creation(line)
                     early(line)
 
-                self.vagrant_up(watch=watch)
+                self.vagrant_up(watch=watch, processes=vagrant_processes(len(self.machines)))
         finally:
             early.close()
 

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import vagrant
 from orka.config.settings import Settings, Timeouts
@@ -87,13 +88,18 @@ class VagrantCluster(Cluster):
     def up(self) -> None:
         self.vagrant_up()
 
-    def vagrant_up(self, watch: Callable[[str], None] | None = None) -> None:
+    def vagrant_up(self, watch: Callable[[str], None] | None = None, processes: int = 1) -> None:
+        """`vagrant up` of every machine, by `processes` Vagrant processes side by side (one by default: a
+        provider that cannot make machines in parallel is never asked to)."""
         write_spec(self.spec, self.paths)
         what = (
             f"vagrant up {self.name}: {len(self.masters)} master(s) + {len(self.nodes)} nodes on {self.spec.provider}"
         )
+        up = ["up", "--provision", f"--provider={self.spec.provider}"]
+        groups = machine_groups([m.name for m in self.masters], [m.name for m in self.nodes], processes)
+        commands = [up] if len(groups) == 1 else [[*up, *group] for group in groups]
         with step(self.emit, what):
-            self.vagrant_cmd(["up", "--provision", f"--provider={self.spec.provider}"], self.timeouts.up_s, watch=watch)
+            self.vagrant_cmds(commands, self.timeouts.up_s, watch=watch)
         self.up_finished = True
 
     def write_ssh_config(self) -> None:
@@ -140,25 +146,22 @@ class VagrantCluster(Cluster):
         self, args: list[str], timeout: int, check: bool = True, watch: Callable[[str], None] | None = None
     ) -> None:
         """Run vagrant, log everything, show progress lines (and each line to `watch`), enforce a timeout."""
+        self.vagrant_cmds([args], timeout, check, watch)
+
+    def vagrant_cmds(
+        self, commands: list[list[str]], timeout: int, check: bool = True, watch: Callable[[str], None] | None = None
+    ) -> None:
+        """Run vagrant commands side by side: every line logged, progress lines shown, each line to `watch`
+        (one line at a time); one timeout for them all; one that fails fails the whole (the others finish)."""
         log_file = self.paths.log_file()
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        with log_file.open("a") as log:
-            log.write(f"\n$ vagrant {' '.join(args)}\n")
-            process = subprocess.Popen(
-                ["vagrant", *args],
-                cwd=self.paths.project_dir,
-                env=self.env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                start_new_session=True,
-            )
-            timer = threading.Timer(timeout, _kill_group, [process])
-            timer.start()
-            start = time.monotonic()
-            try:
-                assert process.stdout is not None
-                for line in process.stdout:
+        one_line_at_a_time = threading.Lock()
+        start = time.monotonic()
+
+        def follow(process: subprocess.Popen[str], log: IO[str]) -> None:
+            assert process.stdout is not None
+            for line in process.stdout:
+                with one_line_at_a_time:
                     elapsed = f"{time.monotonic() - start:5.1f} s"
                     log.write(f"{elapsed}  {redact(line)}")
                     if (address := parse_ssh_address(line)) is not None:
@@ -168,17 +171,76 @@ class VagrantCluster(Cluster):
                         self.emit(f"[orka]   {elapsed}  {redact(line.strip())}")
                     if watch is not None:
                         watch(line)
-                code = process.wait()
+
+        with log_file.open("a") as log:
+            log.writelines(f"\n$ vagrant {' '.join(args)}\n" for args in commands)
+            running: list[subprocess.Popen[str]] = []
+
+            def stop_all() -> None:
+                for process in running:
+                    _kill_group(process)
+
+            timer = threading.Timer(timeout, stop_all)
+            timer.start()
+            try:
+                running += [self._start_vagrant(args) for args in commands]
+                # The first process's lines are read here, where Ctrl-C lands; the others' by a thread each
+                # (daemons: a Ctrl-C kills their processes, which ends them).
+                errors: list[BaseException] = []
+
+                def follow_apart(process: subprocess.Popen[str]) -> None:
+                    try:
+                        follow(process, log)
+                    except BaseException as exc:  # raised where the first process is read, once it has ended
+                        errors.append(exc)
+
+                others = [threading.Thread(target=follow_apart, args=(p,), daemon=True) for p in running[1:]]
+                for reader in others:
+                    reader.start()
+                follow(running[0], log)
+                for reader in others:
+                    reader.join()
+                if errors:
+                    raise errors[0]
+                codes = [process.wait() for process in running]
             except BaseException:
-                _kill_group(process)
+                stop_all()
                 raise
             finally:
                 timer.cancel()
         if time.monotonic() - start >= timeout:
-            raise ClusterError(f"`vagrant {args[0]}` did not finish in {timeout} s (timeouts.up); log: {log_file}")
-        if code != 0 and check:
+            raise ClusterError(
+                f"`vagrant {commands[0][0]}` did not finish in {timeout} s (timeouts.up); log: {log_file}"
+            )
+        failed = [(args, code) for args, code in zip(commands, codes, strict=True) if code != 0]
+        if failed and check:
+            args, code = failed[0]
             tail = log_file.read_text().splitlines()[-25:]
             raise ClusterError(f"`vagrant {' '.join(args)}` failed (exit {code}); log: {log_file}\n" + "\n".join(tail))
+
+    def _start_vagrant(self, args: list[str]) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            ["vagrant", *args],
+            cwd=self.paths.project_dir,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+
+
+def machine_groups(masters: list[str], nodes: list[str], processes: int) -> list[list[str]]:
+    """The machines dealt to at most `processes` Vagrant processes, none empty: the masters together in a
+    process of their own, so that each master's tool is starting while the nodes are still being made (its
+    nodes then answer sooner: README), the nodes round-robin among the others."""
+    if processes <= 1 or not nodes:
+        return [masters + nodes]
+    if not masters:
+        count = min(processes, len(nodes))
+        return [nodes[i::count] for i in range(count)]
+    count = min(processes - 1, len(nodes))
+    return [masters, *(nodes[i::count] for i in range(count))]
 
 
 def _kill_group(process: subprocess.Popen[str]) -> None:
