@@ -33,7 +33,7 @@ from orka.providers.vagrant import VagrantCluster, VagrantProvider
 IMAGE_REPOSITORY = "orka-node"
 TOOLS_REPOSITORY = "orka-node-tools"
 MAX_VAGRANT_PROCESSES = 4
-MACHINES_PER_VAGRANT_PROCESS = 3  # at least: below that a process's start-up (a second of Ruby) outweighs it
+MACHINES_PER_VAGRANT_PROCESS = 3  # fewer changed nothing at four machines (both cores busy) but start more Rubies
 # How long a `docker create` a stopped `vagrant up` left in flight may take to land in the daemon.
 SETTLE_S = 1.0
 # inotify instances one systemd node container takes (measured: the kernel's
