@@ -158,19 +158,24 @@ class VagrantCluster(Cluster):
         one_line_at_a_time = threading.Lock()
         start = time.monotonic()
 
+        errors: list[BaseException] = []  # what went wrong reading a line, raised once every process is read
+
         def follow(process: subprocess.Popen[str], log: IO[str]) -> None:
             assert process.stdout is not None
-            for line in process.stdout:
-                with one_line_at_a_time:
-                    elapsed = f"{time.monotonic() - start:5.1f} s"
-                    log.write(f"{elapsed}  {redact(line)}")
-                    if (address := parse_ssh_address(line)) is not None:
-                        machine, host, port = address
-                        self.ssh_addresses[machine] = (host, port)
-                    if any(marker in line for marker in PROGRESS_MARKERS):
-                        self.emit(f"[orka]   {elapsed}  {redact(line.strip())}")
-                    if watch is not None:
-                        watch(line)
+            try:
+                for line in process.stdout:
+                    with one_line_at_a_time:
+                        elapsed = f"{time.monotonic() - start:5.1f} s"
+                        log.write(f"{elapsed}  {redact(line)}")
+                        if (address := parse_ssh_address(line)) is not None:
+                            machine, host, port = address
+                            self.ssh_addresses[machine] = (host, port)
+                        if any(marker in line for marker in PROGRESS_MARKERS):
+                            self.emit(f"[orka]   {elapsed}  {redact(line.strip())}")
+                        if watch is not None:
+                            watch(line)
+            except Exception as exc:
+                errors.append(exc)
 
         with log_file.open("a") as log:
             log.writelines(f"\n$ vagrant {' '.join(args)}\n" for args in commands)
@@ -184,21 +189,11 @@ class VagrantCluster(Cluster):
             timer.start()
             try:
                 running += [self._start_vagrant(args) for args in commands]
-                # The first process's lines are read here, where Ctrl-C lands; the others' by a thread each
-                # (daemons: a Ctrl-C kills their processes, which ends them).
-                errors: list[BaseException] = []
-
-                def follow_apart(process: subprocess.Popen[str]) -> None:
-                    try:
-                        follow(process, log)
-                    except BaseException as exc:  # raised where the first process is read, once it has ended
-                        errors.append(exc)
-
-                others = [threading.Thread(target=follow_apart, args=(p,), daemon=True) for p in running[1:]]
-                for reader in others:
+                # Each process's lines read by a thread of its own; this thread waits, where Ctrl-C lands.
+                readers = [threading.Thread(target=follow, args=(p, log), daemon=True) for p in running]
+                for reader in readers:
                     reader.start()
-                follow(running[0], log)
-                for reader in others:
+                for reader in readers:
                     reader.join()
                 if errors:
                     raise errors[0]
