@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -27,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from machine import busy_core_seconds  # beside this script
+from machine import CORES, busy_core_seconds, cores_busy  # beside this script
 
 from orka.config import REPO_ROOT
 from orka.config.settings import load_settings
@@ -42,7 +41,6 @@ PHASES = ("prepare", "up", "ready", "up+ready", "destroy")
 # The speed issue's targets: warm bring-up (up+ready) by node count, and Salt's minions answering.
 BRING_UP_WITHIN_S = {3: 8.0, 25: 40.0}
 SALT_ANSWERS_WITHIN_S = 3.0
-CORES = os.cpu_count() or 1
 BUSY = "busy core-s"  # the machine's, every process (the containers' too), while it came up and got ready
 
 
@@ -130,7 +128,7 @@ def main() -> int:
         print(
             f"run {index + 1}{' (cold)' if cold else ''}: "
             + ", ".join(f"{p} {times[p]:.1f} s" for p in shown)
-            + f"; the machine's {CORES} cores {times[BUSY] / CORES / times['up+ready']:.0%} busy up to ready"
+            + f"; the machine's {CORES} cores {cores_busy(times[BUSY], times['up+ready']):.0%} busy up to ready"
             + f" ({times[BUSY]:.1f} core-s: at least {times[BUSY] / CORES:.1f} s of wall here)"
         )
     warm = [r for r in runs if not r["cold"]]

@@ -60,7 +60,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fleet import fleet, static_cluster  # beside this script
-from machine import busy_core_seconds, host_usage
+from machine import CORES, busy_core_seconds, cores_busy, host_usage
 
 from orka.config import REPO_ROOT
 from orka.config.settings import load_settings
@@ -585,9 +585,8 @@ def print_table(
         summary["custom_cpu_s"], summary["custom_busy_core_s"] = cpu, busy
         shown = ", ".join(f"{p} {c:.2f} s" for p, c in cpu.items())
         print(f"  custom's CPU time in this process (the controller's share of its wall time): {shown}")
-        cores = os.cpu_count() or 1
-        shown = ", ".join(f"{p} {b:.2f} core-s ({b / (cores * walls[p]):.0%})" for p, b in busy.items() if walls[p])
-        print(f"  this machine's {cores} cores busy meanwhile (every process, the hosts' sshd and sudo too): {shown}")
+        shown = ", ".join(f"{p} {b:.2f} core-s ({cores_busy(b, walls[p]):.0%})" for p, b in busy.items() if walls[p])
+        print(f"  this machine's {CORES} cores busy meanwhile (every process, the hosts' sshd and sudo too): {shown}")
     return summary
 
 

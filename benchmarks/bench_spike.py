@@ -37,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from machine import busy_core_seconds  # beside this script
+from machine import CORES, busy_core_seconds, cores_busy  # beside this script
 
 from orka.config import REPO_ROOT
 from orka.results.store import read_records
@@ -59,7 +59,6 @@ TOOL_PHASES = ("ping", "apply", "idempotence", "orchestrate")
 CLUSTER = "orka-bench-spike"
 OUT = REPO_ROOT / "reports" / "bench_spike.json"
 FOUR_TASKS = REPO_ROOT / "benchmarks" / "four_tasks"
-CORES = os.cpu_count() or 1
 COLUMNS = ("tools", BRING_UP, READINESS, FACTS, "phase tests' own", HAND_COMMANDS, VERIFY, TEARDOWN)
 HEADINGS = ("tools", "bring-up", "tool ready", "facts, fresh", "phase tests", "hand commands", "verify", "teardown")
 
@@ -82,7 +81,7 @@ class Run:
     @property
     def cores_busy(self) -> float:
         """How busy the machine's cores were through the run, 0 to 1."""
-        return self.busy_core_s / (CORES * self.wall_s) if self.wall_s else 0.0
+        return cores_busy(self.busy_core_s, self.wall_s)
 
     @property
     def harness_share(self) -> float:
@@ -209,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         ratio = parallel.wall_s / best.wall_s
         met.append(target("pytest spikes/ -n 3 against serial", ratio, 0.6, "x", parallel.passed and best.passed))
         # The serial run's work on every core at once, with nothing added for running side by side.
-        floor = best.busy_core_s / CORES / best.wall_s
+        floor = cores_busy(best.busy_core_s, best.wall_s)
         print(f"    the serial run's {best.busy_core_s:.0f} core-s on {CORES} cores: at best {floor:.2f}x here")
     if rival is not None:
         print(

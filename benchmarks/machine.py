@@ -5,12 +5,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+CORES = os.cpu_count() or 1
+
 
 def busy_core_seconds() -> float:
     """CPU time this machine has spent busy since boot, every core and process (containers' and hosts' too), in
     seconds: /proc/stat's first line, less idle and iowait."""
     ticks = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
     return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def cores_busy(core_s: float, wall_s: float) -> float:
+    """How busy the machine's cores were, 0 to 1, for core_s of busy CPU time over wall_s."""
+    return core_s / (CORES * wall_s) if wall_s else 0.0
 
 
 def host_usage() -> dict[str, float]:
